@@ -1,0 +1,31 @@
+# Two commands do all the set-up on a fresh machine:
+#   make chat   build the index from seeds/ if there is none, then open the chat on 127.0.0.1:7860
+#   make test   run the test suite (real model, real FAISS index, real browser)
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: chat test bench clean chromium
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+chromium:
+	@command -v chromium >/dev/null || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+chat: $(BIN)/.installed
+	$(BIN)/qa chat
+
+test: $(BIN)/.installed chromium
+	$(BIN)/python -m pytest -q
+
+bench: $(BIN)/.installed
+	$(BIN)/python bench/quality.py
+
+clean:
+	rm -rf $(VENV) index/current index/gen-* index/.tmp-* index/.lock

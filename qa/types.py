@@ -1,0 +1,90 @@
+"""Frozen result types. Each turns into JSON-ready data with `.to_dict()`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article as stored: `text` is exactly what quotes are cut from."""
+
+    id: str
+    text: str
+    title: str = ""
+    url: str = ""
+    date: str = ""
+    source: str = ""
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One quote: `quote == article_text(article_id)[start:end]`, always."""
+
+    n: int
+    article_id: str
+    title: str
+    url: str
+    date: str
+    quote: str
+    start: int
+    end: int
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    found: bool
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    # Closest passages shown when nothing answers (found is False); never cited as an answer.
+    nearest: list[Citation] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "found": self.found,
+            "text": self.text,
+            "citations": [c.to_dict() for c in self.citations],
+            "nearest": [c.to_dict() for c in self.nearest],
+            "timings_ms": dict(self.timings_ms),
+        }
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RebuildStats:
+    index: str
+    articles: int
+    chunks: int
+    sentences: int
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    skipped: list[SkippedFile] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary(self) -> str:
+        lines = [
+            f"Indexed {self.articles} articles ({self.chunks} chunks, {self.sentences} sentences) "
+            f"into {self.index} in {self.seconds:.1f}s: {len(self.added)} added, {len(self.updated)} updated, "
+            f"{len(self.removed)} removed, {self.unchanged} unchanged, {len(self.skipped)} skipped."
+        ]
+        lines += [f"  skipped {s.path}: {s.reason}" for s in self.skipped]
+        return "\n".join(lines)

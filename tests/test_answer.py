@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from qa import Answer, IndexNotFoundError, QuestionError, answer, article_text
+
+
+def assert_verbatim(a: Answer, index) -> None:
+    for c in a.citations + a.nearest:
+        assert c.quote == article_text(c.article_id, index=index)[c.start:c.end]
+
+
+def test_putin_conditions_are_quoted_verbatim(seed_index):
+    a = answer("what conditions did Putin set?", index=seed_index)
+    assert a.found
+    assert len(a.citations) >= 2
+    quotes = " ".join(c.quote for c in a.citations)
+    assert "If they lay down their arms and surrender" in quotes
+    assert "expressed support for a ceasefire but with conditions" in quotes
+    assert [c.n for c in a.citations] == list(range(1, len(a.citations) + 1))
+    for c in a.citations:
+        assert f"[{c.n}]" in a.text
+        assert c.title.startswith("Putin urges Ukrainian troops")
+        assert c.date == "2025-03-14"
+    assert_verbatim(a, seed_index)
+
+
+def test_quotes_are_whole_sentences(seed_index):
+    a = answer("What did Trump say about the war ending?", index=seed_index)
+    assert a.found
+    text = article_text(a.citations[0].article_id, index=seed_index)
+    for c in a.citations:
+        assert c.start == 0 or not text[c.start - 1].isalnum(), "quote starts mid-word"
+        assert c.end == len(text) or not text[c.end].isalnum(), "quote ends mid-word"
+        assert c.quote[-1] in ".!?”\"’)" or text[c.end:c.end + 1] in ("\n", ""), c.quote
+
+
+def test_unrelated_question_is_not_answered(seed_index):
+    a = answer("Who won the 2022 World Cup?", index=seed_index)
+    assert not a.found
+    assert a.citations == []
+    assert "do not answer" in a.text
+    assert_verbatim(a, seed_index)  # the closest passages shown instead are verbatim too
+
+
+def test_answer_turns_into_json(seed_index):
+    a = answer("What did Zelenskyy accuse Putin of?", index=seed_index)
+    data = json.loads(json.dumps(a.to_dict()))
+    assert data["found"] is True
+    assert {"n", "article_id", "title", "url", "date", "quote", "start", "end", "score"} <= set(data["citations"][0])
+    assert "sabotag" in " ".join(c["quote"] for c in data["citations"])
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\n\t", "?!...", "\x00\x01\x02"])
+def test_empty_question_is_refused(seed_index, question):
+    with pytest.raises(QuestionError, match="question"):
+        answer(question, index=seed_index)
+
+
+def test_huge_question_is_refused(seed_index):
+    with pytest.raises(QuestionError, match="characters long"):
+        answer("Putin " * 20_000, index=seed_index)
+
+
+def test_missing_index_says_how_to_build_it(tmp_path):
+    with pytest.raises(IndexNotFoundError, match="qa rebuild"):
+        answer("what conditions did Putin set?", index=tmp_path / "nothing-here")
+
+
+def test_default_index_comes_from_environment(seed_index, monkeypatch):
+    monkeypatch.setenv("QA_INDEX", str(seed_index))
+    assert answer("what conditions did Putin set?").found
+
+
+def test_threads_get_the_answers_they_get_alone(seed_index):
+    questions = ["what conditions did Putin set?", "What did Zelenskyy say?", "Who won the 2022 World Cup?"]
+    alone = {q: answer(q, index=seed_index).citations for q in questions}
+    results: list[bool] = []
+
+    def ask(q: str) -> None:
+        for _ in range(5):
+            results.append(answer(q, index=seed_index).citations == alone[q])
+
+    threads = [threading.Thread(target=ask, args=(questions[i % 3],)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results and all(results)
