@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -55,15 +56,34 @@ def check_question(question: str) -> str:
     return cleaned
 
 
+_FOLLOW_UP_START = re.compile(r"^(and|but|also|what about|how about|then|so)\b", re.I)
+_PRONOUN = re.compile(r"\b(he|she|they|him|her|them|his|hers|their|it|its|that|this|those|these)\b", re.I)
+
+
+def follow_up_query(question: str, previous: str | None) -> str:
+    """The text to retrieve on: the question alone, or joined to the previous one when it leans on it
+    ("and what did Zelensky say?", "why did he do it?")."""
+    if not previous:
+        return question
+    words = re.findall(r"\w+", question)
+    if len(words) <= 4 or _FOLLOW_UP_START.match(question) or (len(words) <= 8 and _PRONOUN.search(question)):
+        return f"{previous} {question}"
+    return question
+
+
 def answer(
     question: str,
     index: str | os.PathLike[str] | None = None,
     *,
     k: int = config.DEFAULT_TOP_K,
+    previous: str | None = None,
 ) -> Answer:
-    """Answer `question` with verbatim quotes from the indexed articles (at most `k` quotes)."""
+    """Answer `question` with verbatim quotes from the indexed articles (at most `k` quotes).
+
+    `previous` is the question before it in a conversation: a short follow-up is retrieved together
+    with it."""
     t0 = time.perf_counter()
-    cleaned = check_question(question)
+    cleaned = follow_up_query(check_question(question), check_question(previous) if previous else None)
     idx = open_index(index)
     embedder = embedder_for(idx)
     t1 = time.perf_counter()
