@@ -16,7 +16,8 @@ from .store import StoredIndex
 from .types import Citation
 
 SENTENCE_CANDIDATES = 64
-ABSTAIN_BELOW = 0.42
+ABSTAIN_BELOW = 0.30      # best sentence score under this: not answered (calibrated, docs/answering.md)
+MIN_NAME_COVERAGE = 0.5   # share of the question's names and numbers the top articles must contain
 KEEP_WITHIN = 0.80      # further quotes must score at least this share of the best
 MIN_QUOTE_CHARS = 25    # shorter sentences (datelines, "Ceasefire deal") are not quotes alone
 
@@ -74,6 +75,33 @@ def score_sentences(idx: StoredIndex, query: np.ndarray, question: str = "") -> 
             score += KIND_BONUS * sum(1 for looks in kinds if looks.search(text))
         out.append(ScoredSentence(int(r), article, start, end, float(score)))
     return sorted(out, key=lambda x: -x.score)
+
+
+_MENTION = re.compile(r"[A-Za-z0-9][\w’'-]*")
+
+
+def question_mentions(question: str) -> list[str]:
+    """Names and numbers in a question: capitalised words past the first, and anything with a digit."""
+    words = _MENTION.findall(question)
+    return [
+        re.sub(r"(’s|'s)$", "", w).lower()
+        for i, w in enumerate(words)
+        if (i > 0 and w[0].isupper()) or any(ch.isdigit() for ch in w)
+    ]
+
+
+def mention_coverage(idx: StoredIndex, question: str, ranked: list[ScoredSentence], top: int = 5) -> float:
+    """Share of the question's names and numbers found in the articles of its best sentences.
+    A question about someone or something no retrieved article mentions is not answered by them."""
+    mentions = question_mentions(question)
+    if not mentions:
+        return 1.0
+    texts = [idx.text(a).lower() for a in {s.article for s in ranked[:top]}]
+    return sum(any(m in t for t in texts) for m in mentions) / len(mentions)
+
+
+def is_answered(idx: StoredIndex, question: str, ranked: list[ScoredSentence]) -> bool:
+    return bool(ranked) and ranked[0].score >= ABSTAIN_BELOW and mention_coverage(idx, question, ranked) >= MIN_NAME_COVERAGE
 
 
 def select_quotes(idx: StoredIndex, ranked: list[ScoredSentence], limit: int) -> list[ScoredSentence]:

@@ -90,7 +90,7 @@ def answer(
     query = embedder.encode_queries([cleaned])[0]
     t2 = time.perf_counter()
     ranked = answering.score_sentences(idx, query, cleaned)
-    found = bool(ranked) and ranked[0].score >= answering.ABSTAIN_BELOW
+    found = answering.is_answered(idx, cleaned, ranked)
     quotes = answering.select_quotes(idx, ranked, k if found else min(k, 3))
     citations = answering.cite(idx, quotes)
     t3 = time.perf_counter()

@@ -54,3 +54,25 @@ def test_rebuild_reports_skipped_files(tmp_path):
     run = qa("rebuild", "--source", str(tmp_path / "src"), "--index", str(tmp_path / "idx"))
     assert run.returncode == 0, run.stderr
     assert "1 added" in run.stdout and "skipped bad.txt: binary file" in run.stdout
+
+
+def test_eval_reports_metrics_and_failures(seed_index, tmp_path):
+    questions = tmp_path / "questions.jsonl"
+    rows = [
+        {"id": "q1", "question": "What did Zelenskyy accuse Putin of on Friday?", "answerable": True,
+         "evidence": [{"article": "000_6c8cb92d9d303011.txt", "quote": "accused Putin on Friday of sabotaging diplomatic efforts"}]},
+        {"id": "q2", "question": "Who won the 2022 World Cup?", "answerable": False, "evidence": []},
+        {"id": "q3", "question": "What did Peskov say about cautious optimism?", "answerable": True,
+         "evidence": [{"article": "000_6c8cb92d9d303011.txt", "quote": "not in the article at all"}]},
+    ]
+    questions.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    run = qa("eval", str(questions), "--index", str(seed_index), "--json", "--failures")
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert (report["questions"], report["answerable"], report["unanswerable"]) == (3, 2, 1)
+    assert report["hit_at_1"] == 0.5 and report["hit_at_5"] == 0.5  # q3's evidence is not in the text
+    assert report["abstain_recall"] == 1.0 and report["false_abstain"] == 0.0
+    assert report["verbatim"] == 1.0
+    assert [f["id"] for f in report["failures"]] == ["q3"]
+    text = qa("eval", str(questions), "--index", str(seed_index))
+    assert "evidence hit@1" in text.stdout and "0.500" in text.stdout
