@@ -155,6 +155,7 @@ def cite(idx: StoredIndex, quotes: list[ScoredSentence]) -> list[Citation]:
                 start=s.start,
                 end=s.end,
                 score=round(s.score, 4),
+                also=tuple(idx.articles[r].id for r in idx.same_text.get(s.article, [])),
             )
         )
     return citations

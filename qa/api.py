@@ -10,7 +10,7 @@ from pathlib import Path
 
 from . import answering, config, store
 from .embedding import Embedder, load_embedder
-from .errors import IndexMismatchError, QAError, QuestionError
+from .errors import IndexMismatchError, ModelError, QAError, QuestionError
 from .store import StoredIndex
 from .types import Answer
 
@@ -32,7 +32,13 @@ def open_index(index: str | Path | None = None) -> StoredIndex:
 
 
 def embedder_for(idx: StoredIndex) -> Embedder:
-    embedder = load_embedder(idx.manifest["model"])
+    try:
+        embedder = load_embedder(idx.manifest["model"])
+    except ModelError:
+        raise IndexMismatchError(
+            f"index {idx.path.parent} was built with model {idx.manifest['model']!r}, which cannot be loaded here: "
+            f"run `qa rebuild --full --index {idx.path.parent}` (add --model NAME_OR_PATH for another model)"
+        ) from None
     if embedder.dimension != idx.manifest["dimension"]:
         raise IndexMismatchError(
             f"index {idx.path.parent} holds {idx.manifest['dimension']}-d vectors but model {embedder.name} makes "

@@ -37,38 +37,54 @@ def rebuild(
         reasons = "; ".join(f"{s.path}: {s.reason}" for s in skipped[:3]) or "no .txt, .md, .html, .json or .jsonl files"
         raise SourceError(f"no readable articles in {source_path} ({reasons}); the index was left as it was")
     with store.rebuild_lock(index_dir):
-        previous = None if full else _reusable(index_dir, model)
-        embedder = load_embedder(model)
-        old = {a.id: a for a in previous.articles} if previous else {}
+        current = _current(index_dir)
+        previous = None if full or current is None or not _reusable(current, model) else current
+        old = {a.id: a for a in current.articles} if current else {}
+        # Vectors are keyed by text: an article renamed, or the same text under another id, is not embedded again.
+        old_by_text = {a.text_hash: a.row for a in previous.articles if a.text_of == a.row} if previous else {}
+        added, updated, unchanged = [], [], 0
         entries: list[ArticleEntry | None] = []
         fresh: list[tuple[int, Article, str]] = []
-        added, updated, unchanged = [], [], 0
+        canonical: dict[str, str] = {}  # text hash -> id of the first article with that text
         for article in articles:
-            digest = store.content_hash(article)
+            digest, text_digest = store.content_hash(article), store.text_hash(article.text)
             meta = old.get(article.id)
-            if previous and meta and meta.hash == digest:
-                entries.append(_reuse(previous, meta.row, article, digest))
+            if meta and meta.hash == digest:
                 unchanged += 1
             else:
                 (updated if meta else added).append(article.id)
+            if text_digest in canonical:
+                entries.append(store.alias_entry(article, digest, canonical[text_digest]))
+                continue
+            canonical[text_digest] = article.id
+            if previous and text_digest in old_by_text:
+                entries.append(_reuse(previous, old_by_text[text_digest], article, digest))
+            else:
                 entries.append(None)
                 fresh.append((len(entries) - 1, article, digest))
-        for slot, entry in zip([s for s, _, _ in fresh], _embed(embedder, [(a, d) for _, a, d in fresh], progress)):
-            entries[slot] = entry
         kept = {a.id for a in articles}
-        removed = [a.id for a in (previous.articles if previous else []) if a.id not in kept]
+        removed = [a.id for a in (current.articles if current else []) if a.id not in kept]
+        stats = dict(added=added, updated=updated, removed=removed, unchanged=unchanged, skipped=skipped)
+        if previous and not (added or updated or removed):
+            m = previous.manifest["counts"]
+            return RebuildStats(str(index_dir), m["articles"], m["chunks"], m["sentences"], **stats,
+                                seconds=round(time.perf_counter() - started, 3))
+        if fresh:
+            embedder = load_embedder(model)
+            vectors = _embed(embedder, [(a, d) for _, a, d in fresh], progress)
+            for (slot, _, _), entry in zip(fresh, vectors):
+                entries[slot] = entry
+            manifest = _manifest(embedder)
+        else:  # only removals or metadata edits: no model needed
+            manifest = {**previous.manifest, "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         done = [e for e in entries if e is not None]
-        store.write_generation(index_dir, done, _manifest(embedder))
+        store.write_generation(index_dir, done, manifest)
     return RebuildStats(
         index=str(index_dir),
         articles=len(done),
         chunks=sum(len(e.chunks) for e in done),
         sentences=sum(len(e.sentences) for e in done),
-        added=added,
-        updated=updated,
-        removed=removed,
-        unchanged=unchanged,
-        skipped=skipped,
+        **stats,
         seconds=round(time.perf_counter() - started, 3),
     )
 
@@ -94,24 +110,27 @@ def _manifest(embedder: Embedder) -> dict:
     }
 
 
-def _reusable(index_dir: Path, model: str) -> StoredIndex | None:
-    """The current index, if its vectors can be kept for this build (same model and chunking)."""
+def _current(index_dir: Path) -> StoredIndex | None:
     if store.current_generation(index_dir) is None:
         return None
     try:
-        previous = store.load(index_dir)
+        return store.load(index_dir)
     except QAError:
         return None  # damaged or from another format: build everything again
-    m = previous.manifest
-    same = (m.get("model"), m.get("chunk_tokens"), m.get("chunk_overlap")) == (
+
+
+def _reusable(current: StoredIndex, model: str) -> bool:
+    """Whether the current index's vectors can be kept for this build (same model and chunking)."""
+    m = current.manifest
+    return (m.get("model"), m.get("chunk_tokens"), m.get("chunk_overlap")) == (
         model_name(model), config.CHUNK_TOKENS, config.CHUNK_OVERLAP
     )
-    return previous if same else None
 
 
 def _reuse(previous: StoredIndex, row: int, article: Article, digest: str) -> ArticleEntry:
-    chunk_rows = np.flatnonzero(previous.chunk_article == row)
-    sentence_rows = np.flatnonzero(previous.sentence_article == row)
+    # Rows are written article by article, so each article's rows are one sorted run.
+    chunk_rows = np.arange(*np.searchsorted(previous.chunk_article, [row, row + 1]))
+    sentence_rows = np.arange(*np.searchsorted(previous.sentence_article, [row, row + 1]))
     first_chunk = int(chunk_rows[0]) if len(chunk_rows) else 0
     return ArticleEntry(
         article=article,

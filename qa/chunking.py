@@ -100,8 +100,9 @@ def chunk_spans(
             j += 1
             size += token_counts[j]
         chunks.append(ChunkSpan(sentences[i][0], sentences[j][1], i, j))
-        # Carry the last sentence over when it is short and the chunk had more than it.
-        i = j if j > i and token_counts[j] <= overlap_tokens else j + 1
+        # Carry the last sentence over when it is short, the chunk had more than it, and more follows.
+        carry = j > i and j + 1 < len(sentences) and token_counts[j] <= overlap_tokens
+        i = j if carry else j + 1
     return chunks
 
 

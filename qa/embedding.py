@@ -59,7 +59,10 @@ class Embedder:
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         try:
+            import transformers
             from sentence_transformers import SentenceTransformer
+
+            transformers.logging.disable_progress_bar()  # "Loading weights" bars on every start
 
             self.model = SentenceTransformer(model_path(model), device="cpu")
         except Exception as e:  # the library raises many kinds; one clear message for all

@@ -18,7 +18,8 @@ from .errors import SourceError
 from .types import Article, SkippedFile
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".json", ".jsonl")
-MAX_FILE_BYTES = 200 * 1024 * 1024
+MAX_FILE_BYTES = 512 * 1024 * 1024      # a .jsonl file of many articles may be large
+MAX_ARTICLE_CHARS = 2_000_000           # one article: news runs to tens of kilobytes; 2 MB takes minutes to embed
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)---[ \t]*\n", re.S)
 
 
@@ -38,7 +39,14 @@ def read_source(source: Path) -> tuple[list[Article], list[SkippedFile]]:
     for path in files:
         rel = path.relative_to(base).as_posix()
         try:
-            found = list(read_file(path, rel, skipped))
+            found = []
+            for article in read_file(path, rel, skipped):
+                if len(article.text) > MAX_ARTICLE_CHARS:
+                    where = rel if article.id == rel else f"{rel} ({article.id})"
+                    skipped.append(SkippedFile(where, f"article of {len(article.text) / 1e6:.1f} million characters; "
+                                                      f"the limit is {MAX_ARTICLE_CHARS / 1e6:.0f} million: split it into several files"))
+                    continue
+                found.append(article)
         except BadFile as e:
             skipped.append(SkippedFile(rel, str(e)))
             continue
@@ -64,8 +72,9 @@ def _walk(folder: Path) -> Iterator[Path]:
 
 def read_file(path: Path, rel: str, skipped: list[SkippedFile]) -> Iterator[Article]:
     suffix = path.suffix.lower()
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise BadFile(f"larger than {MAX_FILE_BYTES // 2**20} MB")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES or (suffix not in (".json", ".jsonl") and size > 4 * MAX_ARTICLE_CHARS):
+        raise BadFile(f"file of {size / 2**20:.0f} MB is too large to be one article; split it into several files")
     text = decode(path.read_bytes())
     if suffix in (".json", ".jsonl"):
         yield from _records(text, rel, suffix, skipped)

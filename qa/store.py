@@ -48,6 +48,10 @@ def content_hash(article: Article) -> str:
     return h.hexdigest()
 
 
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 @dataclass
 class ArticleEntry:
     """Everything the index keeps for one article, ready to be written."""
@@ -59,6 +63,12 @@ class ArticleEntry:
     sentence_chunk: list[int]          # for each sentence, the index of its chunk in `chunks`
     chunk_vectors: np.ndarray
     sentence_vectors: np.ndarray
+    same_text_as: str | None = None    # id of an earlier article with this exact text: stored once, there
+
+
+def alias_entry(article: Article, digest: str, same_text_as: str) -> ArticleEntry:
+    empty = np.zeros((0, 0), np.float32)
+    return ArticleEntry(article, digest, [], [], [], empty, empty, same_text_as)
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,8 @@ class ArticleMeta:
     source: str
     path: str
     hash: str
+    text_hash: str
+    text_of: int  # the row whose stored text this article has (its own row, unless a duplicate)
 
 
 @contextlib.contextmanager
@@ -113,7 +125,8 @@ def write_generation(index_dir: Path, entries: list[ArticleEntry], manifest: dic
     db.executescript(
         """
         CREATE TABLE articles (row INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, hash TEXT NOT NULL,
-            title TEXT, url TEXT, date TEXT, source TEXT, path TEXT, text TEXT NOT NULL);
+            title TEXT, url TEXT, date TEXT, source TEXT, path TEXT, text_hash TEXT NOT NULL,
+            text_of INTEGER NOT NULL, text TEXT);
         CREATE TABLE chunks (row INTEGER PRIMARY KEY, article INTEGER NOT NULL, start INTEGER, end INTEGER);
         CREATE TABLE sentences (row INTEGER PRIMARY KEY, article INTEGER NOT NULL, chunk INTEGER NOT NULL,
             start INTEGER, end INTEGER);
@@ -121,11 +134,14 @@ def write_generation(index_dir: Path, entries: list[ArticleEntry], manifest: dic
     )
     chunk_row = 0
     sentence_row = 0
+    rows = {e.article.id: n for n, e in enumerate(entries)}
     for a_row, e in enumerate(entries):
         a = e.article
+        text_of = rows[e.same_text_as] if e.same_text_as else a_row
         db.execute(
-            "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?)",
-            (a_row, a.id, e.hash, a.title, a.url, a.date, a.source, a.path, a.text),
+            "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (a_row, a.id, e.hash, a.title, a.url, a.date, a.source, a.path, text_hash(a.text), text_of,
+             None if e.same_text_as else a.text),
         )
         db.executemany(
             "INSERT INTO chunks VALUES (?,?,?,?)",
@@ -218,7 +234,19 @@ class StoredIndex:
             self._local.db = db
         return db
 
+    @property
+    def same_text(self) -> dict[int, list[int]]:
+        """For an article row, the other articles that have exactly its text."""
+        if not hasattr(self, "_same_text"):
+            groups: dict[int, list[int]] = {}
+            for a in self.articles:
+                if a.text_of != a.row:
+                    groups.setdefault(a.text_of, []).append(a.row)
+            self._same_text = groups
+        return self._same_text
+
     def text(self, article_row: int) -> str:
+        article_row = self.articles[article_row].text_of
         text = self._texts.get(article_row)
         if text is None:
             row = self._db().execute("SELECT text FROM articles WHERE row = ?", (article_row,)).fetchone()
@@ -231,7 +259,11 @@ class StoredIndex:
         return text
 
     def vectors(self, kind: str) -> np.ndarray:
-        return np.load(self.path / f"{kind}.npy", mmap_mode="r")
+        """The stored unit vectors ("chunks" or "sentences"), memory-mapped once."""
+        cache = self.__dict__.setdefault("_vectors", {})
+        if kind not in cache:
+            cache[kind] = np.load(self.path / f"{kind}.npy", mmap_mode="r")
+        return cache[kind]
 
 
 def load(index_dir: Path) -> StoredIndex:
@@ -259,7 +291,7 @@ def load(index_dir: Path) -> StoredIndex:
         try:
             articles = [
                 ArticleMeta(*row)
-                for row in db.execute("SELECT row, id, title, url, date, source, path, hash FROM articles ORDER BY row")
+                for row in db.execute("SELECT row, id, title, url, date, source, path, hash, text_hash, text_of FROM articles ORDER BY row")
             ]
             chunks = np.array(db.execute("SELECT article, start, end FROM chunks ORDER BY row").fetchall(), dtype=np.int64).reshape(-1, 3)
             sents = np.array(

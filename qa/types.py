@@ -32,9 +32,13 @@ class Citation:
     start: int
     end: int
     score: float
+    # Other articles with exactly this text (the same story under other ids or outlets).
+    also: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        d["also"] = list(self.also)
+        return d
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,8 @@ def chat_markdown(a: Answer) -> str:
         by_article.setdefault(c.article_id, []).append(c)
     for cites in by_article.values():
         marks = "".join(f"[{c.n}]" for c in cites)
-        lines.append(f"- {marks} {source_line(cites[0])}")
+        also = f" (the same text also in: {escape_markdown(', '.join(cites[0].also))})" if cites[0].also else ""
+        lines.append(f"- {marks} {source_line(cites[0])}{also}")
     return "\n".join(lines)
 
 
