@@ -112,3 +112,12 @@ def test_index_folder_can_move(built, tmp_path):
     moved = tmp_path / "moved"
     shutil.copytree(index, moved, symlinks=True)
     assert answer("what conditions did Putin set?", index=moved).found
+
+
+def test_index_of_a_model_not_here_says_to_rebuild(built):
+    _, index = built
+    path = store.current_generation(index) / "manifest.json"
+    manifest = json.loads(path.read_text())
+    path.write_text(json.dumps({**manifest, "model": "/nowhere/other-model"}))
+    with pytest.raises(IndexMismatchError, match="built with model '/nowhere/other-model'.*qa rebuild --full"):
+        answer("what conditions did Putin set?", index=index)
