@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import lexical
 from .store import StoredIndex
 from .types import Citation
 
@@ -52,6 +53,8 @@ ANSWER_KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     ),
 }
 KIND_BONUS = 0.12  # chosen on the dev sets: 0.05-0.15 all help hit@1; see docs/answering.md
+RERANK_TOP = 5     # the best few sentences are reordered by rare-word overlap with the question
+W_OVERLAP = 0.15
 
 
 def answer_kinds(question: str) -> list[str]:
@@ -74,7 +77,21 @@ def score_sentences(idx: StoredIndex, query: np.ndarray, question: str = "") -> 
             text = idx.text(article)[start:end]
             score += KIND_BONUS * sum(1 for looks in kinds if looks.search(text))
         out.append(ScoredSentence(int(r), article, start, end, float(score)))
-    return sorted(out, key=lambda x: -x.score)
+    out.sort(key=lambda x: -x.score)
+    return _rerank_by_overlap(idx, out, question)
+
+
+def _rerank_by_overlap(idx: StoredIndex, ranked: list[ScoredSentence], question: str) -> list[ScoredSentence]:
+    """Reorder only the top RERANK_TOP: which sentences are candidates stays the vectors' call."""
+    head, tail = ranked[:RERANK_TOP], ranked[RERANK_TOP:]
+    wanted = lexical.terms(question)
+    if not wanted or len(head) < 2:
+        return ranked
+    df = idx.document_frequencies(wanted)
+    n = len(idx.sentence_spans)
+    boost = {s.row: W_OVERLAP * lexical.coverage(wanted, idx.text(s.article)[s.start:s.end], df, n) for s in head}
+    # Scores stay as they were: abstention and quote selection read the vectors' scores.
+    return sorted(head, key=lambda x: -(x.score + boost[x.row])) + tail
 
 
 _MENTION = re.compile(r"[A-Za-z0-9][\w’'-]*")
@@ -101,24 +118,25 @@ def mention_coverage(idx: StoredIndex, question: str, ranked: list[ScoredSentenc
 
 
 def is_answered(idx: StoredIndex, question: str, ranked: list[ScoredSentence]) -> bool:
-    return bool(ranked) and ranked[0].score >= ABSTAIN_BELOW and mention_coverage(idx, question, ranked) >= MIN_NAME_COVERAGE
+    return bool(ranked) and max(s.score for s in ranked[:RERANK_TOP]) >= ABSTAIN_BELOW and mention_coverage(idx, question, ranked) >= MIN_NAME_COVERAGE
 
 
 def select_quotes(idx: StoredIndex, ranked: list[ScoredSentence], limit: int) -> list[ScoredSentence]:
     """The best sentence and those close to it, distinct, adjacent ones of one article merged."""
     if not ranked:
         return []
-    best = None
+    best = max(s.score for s in ranked[:RERANK_TOP])
     picked: list[ScoredSentence] = []
     seen_text: set[str] = set()
     for s in ranked:
-        if len(picked) >= limit or (best is not None and s.score < best * KEEP_WITHIN):
+        if len(picked) >= limit:
             break
+        if s.score < best * KEEP_WITHIN:
+            continue
         text = idx.text(s.article)[s.start:s.end]
         key = _normal(text)
         if len(text) < MIN_QUOTE_CHARS or key in seen_text:
             continue
-        best = s.score if best is None else best
         seen_text.add(key)
         picked.append(s)
     return _merge_adjacent(idx, picked)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import chunking, config, store
+from . import chunking, config, store, vector_index
 from .embedding import Embedder, load_embedder, model_name
 from .errors import QAError, SourceError
 from .ingest import read_source
@@ -27,11 +27,13 @@ def rebuild(
     *,
     model: str = config.DEFAULT_MODEL,
     full: bool = False,
+    index_type: str = "auto",
     progress: bool = False,
 ) -> RebuildStats:
     started = time.perf_counter()
     source_path = config.resolve_source(source)
     index_dir = config.resolve_index(index)
+    vector_index.choose(index_type, 0)  # an unknown type fails here, before any work
     articles, skipped = read_source(source_path)
     if not articles:
         reasons = "; ".join(f"{s.path}: {s.reason}" for s in skipped[:3]) or "no .txt, .md, .html, .json or .jsonl files"
@@ -65,7 +67,8 @@ def rebuild(
         kept = {a.id for a in articles}
         removed = [a.id for a in (current.articles if current else []) if a.id not in kept]
         stats = dict(added=added, updated=updated, removed=removed, unchanged=unchanged, skipped=skipped)
-        if previous and not (added or updated or removed):
+        same_type = current is not None and current.manifest.get("index_type", {}).get("requested") == index_type
+        if previous and same_type and not (added or updated or removed):
             m = previous.manifest["counts"]
             return RebuildStats(str(index_dir), m["articles"], m["chunks"], m["sentences"], **stats,
                                 seconds=round(time.perf_counter() - started, 3))
@@ -78,7 +81,7 @@ def rebuild(
         else:  # only removals or metadata edits: no model needed
             manifest = {**previous.manifest, "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         done = [e for e in entries if e is not None]
-        store.write_generation(index_dir, done, manifest)
+        store.write_generation(index_dir, done, manifest, index_type=index_type)
     return RebuildStats(
         index=str(index_dir),
         articles=len(done),
@@ -104,7 +107,6 @@ def _manifest(embedder: Embedder) -> dict:
         "chunk_tokens": config.CHUNK_TOKENS,
         "chunk_overlap": config.CHUNK_OVERLAP,
         "token_encoding": config.TOKEN_ENCODING,
-        "index_type": "flat",
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "versions": versions,
     }

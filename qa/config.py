@@ -21,7 +21,7 @@ EMBED_BATCH = 32
 
 MAX_QUESTION_CHARS = 2000
 DEFAULT_TOP_K = 5       # quotes at most in one answer
-FORMAT_VERSION = 2
+FORMAT_VERSION = 4
 
 
 def resolve_index(index: str | os.PathLike[str] | None) -> Path:

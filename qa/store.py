@@ -5,7 +5,7 @@
       gen-.../manifest.json           model, dimension, chunking, versions, counts
       gen-.../store.sqlite            articles (with their stored text), chunks, sentences
       gen-.../chunks.npy, sentences.npy     unit vectors, rows aligned with the tables
-      gen-.../chunks.faiss, sentences.faiss inner-product indexes over those vectors
+      gen-.../chunks.faiss, sentences.faiss inner-product indexes over those vectors (type by size)
       .lock                           held by the one rebuild that may run at a time
 
 A build writes a hidden `.tmp-*` folder, renames it to `gen-*` and only then points
@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from . import config
+from . import config, lexical, vector_index
 from .errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, RebuildBusyError
 from .types import Article
 
@@ -108,7 +108,9 @@ def current_generation(index_dir: Path) -> Path | None:
     return index_dir / os.readlink(link)
 
 
-def write_generation(index_dir: Path, entries: list[ArticleEntry], manifest: dict[str, Any]) -> Path:
+def write_generation(
+    index_dir: Path, entries: list[ArticleEntry], manifest: dict[str, Any], *, index_type: str = "auto"
+) -> Path:
     """Write a complete new generation and swap it in. Call with the rebuild lock held."""
     import faiss
 
@@ -130,6 +132,7 @@ def write_generation(index_dir: Path, entries: list[ArticleEntry], manifest: dic
         CREATE TABLE chunks (row INTEGER PRIMARY KEY, article INTEGER NOT NULL, start INTEGER, end INTEGER);
         CREATE TABLE sentences (row INTEGER PRIMARY KEY, article INTEGER NOT NULL, chunk INTEGER NOT NULL,
             start INTEGER, end INTEGER);
+        CREATE TABLE terms (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
         """
     )
     chunk_row = 0
@@ -153,16 +156,23 @@ def write_generation(index_dir: Path, entries: list[ArticleEntry], manifest: dic
         )
         chunk_row += len(e.chunks)
         sentence_row += len(e.sentences)
+    # Document frequencies over sentences, for weighting the question's words by rarity.
+    df = lexical.document_frequencies(e.article.text[a:b] for e in entries for a, b in e.sentences)
+    db.executemany("INSERT INTO terms VALUES (?,?)", df.items())
     db.commit()
     db.close()
 
     np.save(tmp / "chunks.npy", chunk_vectors)
     np.save(tmp / "sentences.npy", sentence_vectors)
+    chosen = {}
     for kind, vectors in (("chunks", chunk_vectors), ("sentences", sentence_vectors)):
-        flat = faiss.IndexFlatIP(dim)
-        flat.add(vectors)
-        faiss.write_index(flat, str(tmp / f"{kind}.faiss"))
-    manifest = {**manifest, "counts": {"articles": len(entries), "chunks": chunk_row, "sentences": sentence_row}}
+        index, chosen[kind] = vector_index.build(vectors, index_type)
+        faiss.write_index(index, str(tmp / f"{kind}.faiss"))
+    manifest = {
+        **manifest,
+        "index_type": {"requested": index_type, **chosen},
+        "counts": {"articles": len(entries), "chunks": chunk_row, "sentences": sentence_row},
+    }
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     _fsync_tree(tmp)
 
@@ -245,6 +255,12 @@ class StoredIndex:
             self._same_text = groups
         return self._same_text
 
+    def document_frequencies(self, terms: set[str]) -> dict[str, int]:
+        if not terms:
+            return {}
+        marks = ",".join("?" * len(terms))
+        return dict(self._db().execute(f"SELECT term, df FROM terms WHERE term IN ({marks})", sorted(terms)).fetchall())
+
     def text(self, article_row: int) -> str:
         article_row = self.articles[article_row].text_of
         text = self._texts.get(article_row)
@@ -301,6 +317,9 @@ def load(index_dir: Path) -> StoredIndex:
             db.close()
     except (RuntimeError, sqlite3.DatabaseError, OSError) as e:
         raise IndexCorruptError(f"index {index_dir} is damaged ({str(e).splitlines()[0][:120]}): {fix}") from None
+    types = manifest.get("index_type", {})
+    vector_index.configure(chunk_index, types.get("chunks", {}))
+    vector_index.configure(sentence_index, types.get("sentences", {}))
     if not (
         chunk_index.ntotal == len(chunks) == counts.get("chunks")
         and sentence_index.ntotal == len(sents) == counts.get("sentences")

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from qa import answer, rebuild, store, vector_index
+
+
+def clustered(n: int, dim: int = 64, seed: int = 0) -> np.ndarray:
+    """Unit vectors in clusters, like sentence embeddings of a few topics."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(50, dim))
+    x = centres[rng.integers(0, 50, n)] + rng.normal(scale=0.7, size=(n, dim))
+    return np.ascontiguousarray(x / np.linalg.norm(x, axis=1, keepdims=True), dtype=np.float32)
+
+
+def test_auto_is_exact_while_small_and_approximate_beyond():
+    assert vector_index.choose("auto", 10_000) == "flat"
+    assert vector_index.choose("auto", vector_index.FLAT_MAX + 1) == "ivf"
+    with pytest.raises(ValueError, match="auto, flat, ivf, hnsw"):
+        vector_index.choose("annoy", 10)
+
+
+@pytest.mark.parametrize("kind, knob", [("ivf", "nprobe"), ("hnsw", "efSearch")])
+def test_approximate_indexes_are_tuned_to_the_target_recall(kind, knob):
+    vectors = clustered(20_000)
+    index, info = vector_index.build(vectors, kind)
+    assert info["type"] == kind and info[knob] > 0
+    assert info["recall_at_10"] >= vector_index.TARGET_RECALL
+    # Recall measured independently, on other queries, agrees.
+    import faiss
+
+    rng = np.random.default_rng(5)
+    picks = vectors[rng.choice(len(vectors), 300, replace=False)]
+    queries = picks + rng.normal(scale=1.0 / np.sqrt(vectors.shape[1]), size=picks.shape)
+    queries = np.ascontiguousarray(queries / np.linalg.norm(queries, axis=1, keepdims=True), dtype=np.float32)
+    exact = faiss.IndexFlatIP(vectors.shape[1])
+    exact.add(vectors)
+    _, truth = exact.search(queries, 10)
+    _, found = index.search(queries, 10)
+    assert np.mean([len(set(t) & set(f)) / 10 for t, f in zip(truth, found)]) >= 0.9
+
+
+def test_manifest_records_the_choice_and_a_new_type_rebuilds(tmp_path, seed_copy):
+    index = tmp_path / "index"
+    rebuild(source=seed_copy, index=index)
+    manifest = json.loads((store.current_generation(index) / "manifest.json").read_text())
+    assert manifest["index_type"]["requested"] == "auto"
+    assert manifest["index_type"]["sentences"]["type"] == "flat"
+    gen = store.current_generation(index)
+    rebuild(source=seed_copy, index=index, index_type="hnsw")
+    assert store.current_generation(index) != gen
+    assert answer("what conditions did Putin set?", index=index).found
