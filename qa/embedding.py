@@ -7,11 +7,14 @@ scored with their surroundings and no text is run through the encoder twice.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 
@@ -39,6 +42,20 @@ def model_name(model: str) -> str:
     return model
 
 
+@contextlib.contextmanager
+def _model_errors(model: str):
+    try:
+        yield
+    except ModelError:
+        raise
+    except Exception as e:  # the libraries raise many kinds; one clear message for all
+        first = str(e).splitlines()[0] if str(e) else ""
+        raise ModelError(
+            f"cannot load embedding model {model!r} ({type(e).__name__}: {first}): "
+            "give a local sentence-transformers folder with --model, or omit it for the built-in all-MiniLM-L6-v2"
+        ) from None
+
+
 def load_embedder(model: str = config.DEFAULT_MODEL) -> "Embedder":
     with _lock:
         if model not in _loaded:
@@ -52,27 +69,50 @@ class ChunkEmbeddings:
     sentences: list[np.ndarray]      # per chunk: (n_sentences_in_chunk, dim), unit length
 
 
+def _plain_mean_pooling(path: str) -> bool:
+    """Whether the model is a transformer + mean pooling + normalisation (all-MiniLM-L6-v2 is), so that
+    questions can be embedded with `transformers` alone: `import sentence_transformers` costs ~4 s."""
+    try:
+        modules = json.loads((Path(path) / "modules.json").read_text())
+        pooling = json.loads((Path(path) / "1_Pooling" / "config.json").read_text())
+    except (OSError, ValueError):
+        return False
+    kinds = [m.get("type", "").rsplit(".", 1)[-1] for m in modules]
+    modes = [k for k, v in pooling.items() if k.startswith("pooling_mode_") and v]
+    return kinds == ["Transformer", "Pooling", "Normalize"] and modes == ["pooling_mode_mean_tokens"]
+
+
 class Embedder:
     def __init__(self, model: str) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing is ever downloaded here
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-        try:
+        self.requested = model
+        self.path = model_path(model)
+        self.name = model_name(model)
+        self._encode_lock = threading.Lock()
+        self._plain = _plain_mean_pooling(self.path)
+        with _model_errors(model):
             import transformers
-            from sentence_transformers import SentenceTransformer
 
             transformers.logging.disable_progress_bar()  # "Loading weights" bars on every start
+            if self._plain:
+                self.tokenizer = transformers.AutoTokenizer.from_pretrained(self.path)
+                self._encoder = transformers.AutoModel.from_pretrained(self.path).eval()
+                config_file = Path(self.path) / "sentence_bert_config.json"
+                self.max_tokens = int(json.loads(config_file.read_text()).get("max_seq_length", 256)) if config_file.exists() else 256
+            else:
+                self.tokenizer = self.model.tokenizer
+                self.max_tokens = int(self.model.max_seq_length)
 
-            self.model = SentenceTransformer(model_path(model), device="cpu")
-        except Exception as e:  # the library raises many kinds; one clear message for all
-            raise ModelError(
-                f"cannot load embedding model {model!r} ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}): "
-                "give a local sentence-transformers folder with --model, or omit it for the built-in all-MiniLM-L6-v2"
-            ) from None
-        self.name = model_name(model)
-        self.max_tokens = int(self.model.max_seq_length)
-        self._encode_lock = threading.Lock()
+    @cached_property
+    def model(self):
+        """The full sentence-transformers model: for building, and for questions to models of other shapes."""
+        with _model_errors(self.requested):
+            from sentence_transformers import SentenceTransformer
+
+            return SentenceTransformer(self.path, device="cpu")
 
     @cached_property
     def dimension(self) -> int:
@@ -82,13 +122,30 @@ class Embedder:
         """Word pieces each text becomes, special tokens included, as the embedder counts them."""
         if not texts:
             return []
-        ids = self.model.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
+        ids = self.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
         return [len(x) for x in ids]
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         with self._encode_lock:  # torch runs one forward pass at a time well on 2 cores
-            vectors = self.model.encode(list(texts), batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
+            if self._plain:
+                vectors = self._mean_pooled(list(texts))
+            else:
+                vectors = self.model.encode(list(texts), batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def _mean_pooled(self, texts: list[str]) -> np.ndarray:
+        import torch
+
+        out = []
+        with torch.inference_mode():
+            for lo in range(0, len(texts), 32):
+                batch = self.tokenizer(texts[lo:lo + 32], padding=True, truncation=True, max_length=self.max_tokens,
+                                       return_tensors="pt")
+                hidden = self._encoder(**batch).last_hidden_state
+                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+                out.append(torch.nn.functional.normalize(pooled, dim=1).numpy())
+        return np.vstack(out) if out else np.zeros((0, 0), np.float32)
 
     def encode_chunks(
         self,
@@ -99,7 +156,7 @@ class Embedder:
         on_progress: Callable[[int], None] | None = None,
     ) -> ChunkEmbeddings:
         """Chunk vectors and, from the same pass, vectors for the given sentence spans (relative to each chunk)."""
-        group = max(batch_size * 8, 1)
+        group = max(batch_size * 32, 1)  # big groups: encode() sorts each by length, so less padding
         chunk_vectors: list[np.ndarray] = []
         sentence_vectors: list[np.ndarray] = []
         for lo in range(0, len(texts), group):
