@@ -7,6 +7,7 @@ not answered: the closest passages are returned as `nearest`, labelled, never as
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -17,8 +18,12 @@ from .store import StoredIndex
 from .types import Citation
 
 SENTENCE_CANDIDATES = 64
-ABSTAIN_BELOW = 0.30      # best sentence score under this: not answered (calibrated, docs/answering.md)
-MIN_NAME_COVERAGE = 0.5   # share of the question's names and numbers the top articles must contain
+# Not answered when this logistic model says "unanswerable" with probability >= ABSTAIN_AT.
+# Fitted on both dev sets by bench/calibrate_abstention.py (which also checks it across sets);
+# features in the order of abstention_features().
+ABSTAIN_WEIGHTS = (-1.75, -0.96, -1.97, 0.24, -0.52)
+ABSTAIN_BIAS = 3.07
+ABSTAIN_AT = 0.68
 KEEP_WITHIN = 0.80      # further quotes must score at least this share of the best
 MIN_QUOTE_CHARS = 25    # shorter sentences (datelines, "Ceasefire deal") are not quotes alone
 
@@ -117,8 +122,26 @@ def mention_coverage(idx: StoredIndex, question: str, ranked: list[ScoredSentenc
     return sum(any(m in t for t in texts) for m in mentions) / len(mentions)
 
 
+def abstention_features(idx: StoredIndex, question: str, ranked: list[ScoredSentence]) -> list[float]:
+    """Best score, its lead over the fifth, name coverage, and rare-word overlap of the first and best."""
+    head = ranked[:RERANK_TOP]
+    best = max(s.score for s in head)
+    wanted = lexical.terms(question)
+    df = idx.document_frequencies(wanted)
+    n = len(idx.sentence_spans)
+    overlap = [lexical.coverage(wanted, idx.text(s.article)[s.start:s.end], df, n) for s in head]
+    return [best, best - head[-1].score, mention_coverage(idx, question, ranked), overlap[0], max(overlap)]
+
+
+def unanswerable_probability(idx: StoredIndex, question: str, ranked: list[ScoredSentence]) -> float:
+    if not ranked:
+        return 1.0
+    z = ABSTAIN_BIAS + sum(w * f for w, f in zip(ABSTAIN_WEIGHTS, abstention_features(idx, question, ranked)))
+    return 1 / (1 + math.exp(-z))
+
+
 def is_answered(idx: StoredIndex, question: str, ranked: list[ScoredSentence]) -> bool:
-    return bool(ranked) and max(s.score for s in ranked[:RERANK_TOP]) >= ABSTAIN_BELOW and mention_coverage(idx, question, ranked) >= MIN_NAME_COVERAGE
+    return unanswerable_probability(idx, question, ranked) < ABSTAIN_AT
 
 
 def select_quotes(idx: StoredIndex, ranked: list[ScoredSentence], limit: int) -> list[ScoredSentence]:
