@@ -8,7 +8,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import answering, config, store
+from . import answering, config, markdown, store
 from .embedding import Embedder, load_embedder
 from .errors import IndexMismatchError, ModelError, QAError, QuestionError
 from .store import StoredIndex
@@ -109,7 +109,7 @@ def answer(
     return Answer(
         question=question,
         found=found,
-        text=answering.render(citations, found=found),
+        text=markdown.render(citations, found=found),
         citations=citations if found else [],
         nearest=[] if found else citations,
         timings_ms=timings,

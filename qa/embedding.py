@@ -156,6 +156,8 @@ class Embedder:
         on_progress: Callable[[int], None] | None = None,
     ) -> ChunkEmbeddings:
         """Chunk vectors and, from the same pass, vectors for the given sentence spans (relative to each chunk)."""
+        if self._plain:
+            return self._encode_chunks_plain(texts, sentence_spans, batch_size, on_progress)
         group = max(batch_size * 32, 1)  # big groups: encode() sorts each by length, so less padding
         chunk_vectors: list[np.ndarray] = []
         sentence_vectors: list[np.ndarray] = []
@@ -163,18 +165,54 @@ class Embedder:
             part = texts[lo:lo + group]
             with self._encode_lock:
                 outputs = self.model.encode(part, batch_size=batch_size, output_value=None, convert_to_numpy=False)
-            offsets = self.model.tokenizer(
-                part, return_offsets_mapping=True, truncation=True, max_length=self.max_tokens
-            )["offset_mapping"]
-            for k, (out, token_offsets) in enumerate(zip(outputs, offsets)):
+            offsets = self.tokenizer(part, return_offsets_mapping=True, truncation=True, max_length=self.max_tokens)
+            for k, (out, token_offsets) in enumerate(zip(outputs, offsets["offset_mapping"])):
                 chunk_vectors.append(out["sentence_embedding"].float().numpy())
-                tokens = out["token_embeddings"].float().numpy()
+                tokens = out["token_embeddings"].float().numpy()[: len(token_offsets)]
                 sentence_vectors.append(_pool_spans(tokens, token_offsets, sentence_spans[lo + k]))
             if on_progress:
                 on_progress(len(part))
-        dim = chunk_vectors[0].shape[0] if chunk_vectors else 0
-        chunks = np.vstack(chunk_vectors).astype(np.float32) if chunk_vectors else np.zeros((0, dim), np.float32)
-        return ChunkEmbeddings(_unit(chunks), sentence_vectors)
+        return ChunkEmbeddings(_stack_units(chunk_vectors), sentence_vectors)
+
+    def _encode_chunks_plain(
+        self,
+        texts: list[str],
+        sentence_spans: list[list[Span]],
+        batch_size: int,
+        on_progress: Callable[[int], None] | None,
+    ) -> ChunkEmbeddings:
+        """The same vectors as sentence-transformers gives (mean of the token embeddings, normalised),
+        straight from the transformer: all chunks sorted by length first, so batches carry little padding."""
+        import torch
+
+        encoded = self.tokenizer(texts, return_offsets_mapping=True, truncation=True, max_length=self.max_tokens)
+        ids, offsets = encoded["input_ids"], encoded["offset_mapping"]
+        order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
+        chunk_vectors: list[np.ndarray] = [np.empty(0)] * len(texts)
+        sentence_vectors: list[np.ndarray] = [np.empty(0)] * len(texts)
+        with torch.inference_mode():
+            for lo in range(0, len(order), batch_size):
+                rows = order[lo:lo + batch_size]
+                batch = self.tokenizer.pad(
+                    {key: [encoded[key][i] for i in rows] for key in ("input_ids", "attention_mask", "token_type_ids")
+                     if key in encoded},
+                    return_tensors="pt",
+                )
+                with self._encode_lock:
+                    hidden = self._encoder(**batch).last_hidden_state.numpy()
+                for j, i in enumerate(rows):
+                    tokens = hidden[j, : len(ids[i])]
+                    chunk_vectors[i] = tokens.mean(axis=0)
+                    sentence_vectors[i] = _pool_spans(tokens, offsets[i], sentence_spans[i])
+                if on_progress:
+                    on_progress(len(rows))
+        return ChunkEmbeddings(_stack_units(chunk_vectors), sentence_vectors)
+
+
+def _stack_units(rows: list[np.ndarray]) -> np.ndarray:
+    if not rows:
+        return np.zeros((0, 0), np.float32)
+    return _unit(np.vstack(rows).astype(np.float32))
 
 
 def _pool_spans(tokens: np.ndarray, offsets: list[tuple[int, int]], spans: list[Span]) -> np.ndarray:
@@ -186,7 +224,7 @@ def _pool_spans(tokens: np.ndarray, offsets: list[tuple[int, int]], spans: list[
         mask = real & (starts >= a) & (ends <= b)
         if not mask.any():
             mask = real & (starts < b) & (ends > a)
-        rows.append(tokens[: len(offsets)][mask].mean(axis=0) if mask.any() else tokens[0])
+        rows.append(tokens[mask].mean(axis=0) if mask.any() else tokens[0])
     return _unit(np.vstack(rows).astype(np.float32)) if rows else np.zeros((0, tokens.shape[1]), np.float32)
 
 

@@ -90,3 +90,14 @@ def test_threads_get_the_answers_they_get_alone(seed_index):
     for t in threads:
         t.join()
     assert results and all(results)
+
+
+def test_answer_markdown_shows_article_text_literally():
+    from qa import Citation
+    from qa.markdown import render
+
+    c = Citation(1, "a", "T <b>", "", "", "Click [here](http://x) ![i](http://y/i.png) <script>alert(1)</script>", 0, 10, 1.0)
+    text = render([c], found=True)
+    assert "<script>" not in text and "<b>" not in text
+    assert "](http" not in text.replace("\\](", "")  # no live link or image syntax left
+    assert "&lt;script&gt;" in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import select
 import signal
 import subprocess
 import sys
@@ -34,8 +35,20 @@ def make_corpus(folder: Path, n: int, seed: int = 7) -> Path:
 def run_rebuild(source: Path, index: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "qa", "rebuild", "--source", str(source), "--index", str(index)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
+
+
+def wait_for_stderr(proc: subprocess.Popen, text: str, deadline: float) -> None:
+    seen = b""
+    fd = proc.stderr.fileno()
+    while text.encode() not in seen and time.time() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if ready:
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                return
+            seen += chunk
 
 
 def test_same_text_under_two_ids_is_stored_once_and_cited_by_both(tmp_path, seed_copy):
@@ -85,7 +98,7 @@ def test_sigkill_during_rebuild_keeps_last_index(tmp_path, kill_after):
     if kill_after == "start":
         time.sleep(0.3)
     elif kill_after == "embedding":
-        time.sleep(6)
+        wait_for_stderr(proc, "Embedding:", deadline)  # the progress bar: vectors are being computed
     else:
         while not list(index.glob(".tmp-gen-*")) and time.time() < deadline and proc.poll() is None:
             time.sleep(0.005)
@@ -99,15 +112,16 @@ def test_sigkill_during_rebuild_keeps_last_index(tmp_path, kill_after):
 
 
 def test_second_rebuild_process_is_refused(tmp_path):
-    source = make_corpus(tmp_path / "articles", 40)
+    source = make_corpus(tmp_path / "articles", 120)
     index = tmp_path / "index"
     first = run_rebuild(source, index)
-    time.sleep(4)  # past start-up, while the first embeds
+    wait_for_stderr(first, "Embedding:", time.time() + 120)  # the first holds the lock and embeds
     second = run_rebuild(source, index)
     _, err = second.communicate(timeout=120)
     first.communicate(timeout=300)
     assert first.returncode == 0
-    assert second.returncode == 1 and "another rebuild" in err and len(err.strip().splitlines()) == 1
+    message = err.decode()
+    assert second.returncode == 1 and "another rebuild" in message and len(message.strip().splitlines()) == 1
     assert answer(QUESTION, index=index).found
 
 

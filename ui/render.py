@@ -6,7 +6,7 @@ import html
 from urllib.parse import urlparse
 
 from qa import Answer, Citation
-from qa.answering import escape_markdown
+from qa.markdown import escape_markdown
 
 
 def safe_url(url: str) -> str:

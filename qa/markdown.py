@@ -1,0 +1,31 @@
+"""The Markdown of an answer. Article text is data: escaped so it shows literally, never as
+links, images or HTML."""
+
+from __future__ import annotations
+
+import re
+
+from .types import Citation
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|~])")
+
+
+def escape_markdown(text: str) -> str:
+    """Article text is data: shown literally, never as links, images or HTML."""
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ")
+
+
+def render(citations: list[Citation], *, found: bool) -> str:
+    if not found:
+        lines = ["The articles do not answer this question."]
+        if citations:
+            lines += ["", "Closest passages (not an answer):"]
+            lines += [f"- {escape_markdown(c.quote)} ({escape_markdown(c.title)})" for c in citations]
+        return "\n".join(lines)
+    lines = [f"> {escape_markdown(c.quote)} [{c.n}]\n" for c in citations]
+    lines.append("Sources:")
+    for c in citations:
+        where = ", ".join(x for x in (c.date, c.url) if x)
+        lines.append(f"[{c.n}] {escape_markdown(c.title)}" + (f" ({escape_markdown(where)})" if where else ""))
+    return "\n".join(lines)
