@@ -172,3 +172,21 @@ def test_two_people_at_once_get_their_own_answers(browser, server):
     assert "Peskov" in last_reply(pages[1]) and "lay down their arms" not in last_reply(pages[1])
     for pg in pages:
         pg.context.close()
+
+
+def test_chat_answers_while_uploaded_articles_are_indexed(page, server):
+    feed = server["work"] / "big-feed.jsonl"
+    import json
+
+    feed.write_text("\n".join(
+        json.dumps({"id": f"feed-{i}", "title": f"Market note {i}",
+                    "text": f"Market note {i}. " + " ".join(f"Shares of company {i}-{j} moved {j} percent on day {i}." for j in range(25))})
+        for i in range(400)
+    ))
+    page.locator("#index-panel").click()
+    page.locator("#upload input[type=file]").set_input_files(str(feed))
+    page.wait_for_timeout(1500)  # the rebuild is under way
+    ask(page, "What did Zelenskyy accuse Putin of?")
+    assert "sabotag" in last_reply(page)
+    assert "Indexed" not in page.locator("#upload-status").inner_text()  # answered before indexing ended
+    page.wait_for_function("document.querySelector('#upload-status')?.innerText.includes('Indexed')", timeout=300_000)
