@@ -59,7 +59,9 @@ def build_app(index: str | Path | None = None, source: str | Path | None = None)
         except QAError as e:
             history += [{"role": "user", "content": question or "(empty)"}, {"role": "assistant", "content": f"⚠️ {e}"}]
             return history, state, "", gr.update()
-        history += [{"role": "user", "content": question}, {"role": "assistant", "content": chat_markdown(a)}]
+        known = open_index(index_dir).by_id
+        outlets = {c.article_id: known[c.article_id].source for c in a.citations if c.article_id in known}
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": chat_markdown(a, outlets)}]
         if a.found:
             state["previous"] = question
         state["citations"] = [c.to_dict() for c in a.citations]

@@ -14,7 +14,9 @@ def safe_url(url: str) -> str:
     return url if urlparse(url).scheme in ("http", "https") else ""
 
 
-def chat_markdown(a: Answer) -> str:
+def chat_markdown(a: Answer, outlets: dict[str, str] | None = None) -> str:
+    """The reply; `outlets` maps article ids to their outlet (the article's `source`), where known."""
+    outlets = outlets or {}
     if not a.found:
         lines = ["**The articles do not answer this question.**"]
         if a.nearest:
@@ -29,18 +31,18 @@ def chat_markdown(a: Answer) -> str:
     for cites in by_article.values():
         marks = "".join(f"[{c.n}]" for c in cites)
         also = f" (the same text also in: {escape_markdown(', '.join(cites[0].also))})" if cites[0].also else ""
-        lines.append(f"- {marks} {source_line(cites[0])}{also}")
+        lines.append(f"- {marks} {source_line(cites[0], outlets.get(cites[0].article_id, ''))}{also}")
     return "\n".join(lines)
 
 
-def source_line(c: Citation) -> str:
+def source_line(c: Citation, outlet: str = "") -> str:
     title = escape_markdown(c.title or c.article_id)
     url = safe_url(c.url)
     parts = [f"[{title}]({url.replace('(', '%28').replace(')', '%29')})" if url else title]
+    if outlet or url:
+        parts.append(escape_markdown(outlet or urlparse(url).netloc))
     if c.date:
         parts.append(escape_markdown(c.date))
-    if url:
-        parts.append(escape_markdown(urlparse(url).netloc))
     return ", ".join(parts)
 
 
