@@ -228,7 +228,10 @@ class StoredIndex:
     sentence_article: np.ndarray
     sentence_chunk: np.ndarray
     sentence_spans: np.ndarray
-    _local: threading.local = field(default_factory=threading.local, repr=False)
+    # One connection, opened at load: it keeps the file readable even after a later rebuild
+    # deletes this generation, for readers still holding it. Queries are tiny; a lock serialises them.
+    db: sqlite3.Connection | None = field(default=None, repr=False)
+    _db_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _texts: dict[int, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -237,12 +240,9 @@ class StoredIndex:
             self._by_id = {a.id: a for a in self.articles}
         return self._by_id
 
-    def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(f"file:{self.path / DB}?mode=ro", uri=True, check_same_thread=False)
-            self._local.db = db
-        return db
+    def _query(self, sql: str, params: tuple | list) -> list[tuple]:
+        with self._db_lock:
+            return self.db.execute(sql, params).fetchall()
 
     @property
     def same_text(self) -> dict[int, list[int]]:
@@ -259,13 +259,14 @@ class StoredIndex:
         if not terms:
             return {}
         marks = ",".join("?" * len(terms))
-        return dict(self._db().execute(f"SELECT term, df FROM terms WHERE term IN ({marks})", sorted(terms)).fetchall())
+        return dict(self._query(f"SELECT term, df FROM terms WHERE term IN ({marks})", sorted(terms)))
 
     def text(self, article_row: int) -> str:
         article_row = self.articles[article_row].text_of
         text = self._texts.get(article_row)
         if text is None:
-            row = self._db().execute("SELECT text FROM articles WHERE row = ?", (article_row,)).fetchone()
+            rows = self._query("SELECT text FROM articles WHERE row = ?", (article_row,))
+            row = rows[0] if rows else None
             if row is None:
                 raise IndexCorruptError(f"article row {article_row} missing from {self.path / DB}: run qa rebuild --full")
             text = row[0]
@@ -303,7 +304,7 @@ def load(index_dir: Path) -> StoredIndex:
     try:
         chunk_index = faiss.read_index(str(gen / "chunks.faiss"))
         sentence_index = faiss.read_index(str(gen / "sentences.faiss"))
-        db = sqlite3.connect(f"file:{gen / DB}?mode=ro", uri=True)
+        db = sqlite3.connect(f"file:{gen / DB}?mode=ro", uri=True, check_same_thread=False)
         try:
             articles = [
                 ArticleMeta(*row)
@@ -313,8 +314,9 @@ def load(index_dir: Path) -> StoredIndex:
             sents = np.array(
                 db.execute("SELECT article, chunk, start, end FROM sentences ORDER BY row").fetchall(), dtype=np.int64
             ).reshape(-1, 4)
-        finally:
+        except BaseException:
             db.close()
+            raise
     except (RuntimeError, sqlite3.DatabaseError, OSError) as e:
         raise IndexCorruptError(f"index {index_dir} is damaged ({str(e).splitlines()[0][:120]}): {fix}") from None
     types = manifest.get("index_type", {})
@@ -329,6 +331,7 @@ def load(index_dir: Path) -> StoredIndex:
         raise IndexCorruptError(f"index {index_dir} is incomplete (its files disagree on their sizes): {fix}")
     return StoredIndex(
         path=gen,
+        db=db,
         manifest=manifest,
         chunk_index=chunk_index,
         sentence_index=sentence_index,

@@ -259,3 +259,18 @@ def test_readers_see_old_or_new_index_while_it_is_swapped(tmp_path):
     for t in threads:
         t.join()
     assert bad == [] and seen == {"old", "new"}
+
+
+def test_reader_holding_a_deleted_generation_still_reads_it(tmp_path):
+    from qa import open_index
+
+    source = make_corpus(tmp_path / "articles", 5)
+    index = tmp_path / "index"
+    rebuild(source=source, index=index)
+    held = open_index(index)
+    old_dir = held.path
+    for seed in (3, 4):  # two rebuilds: the held generation is deleted by the second
+        make_corpus(tmp_path / "articles", 5, seed=seed)
+        rebuild(source=source, index=index)
+    assert not old_dir.exists()
+    assert held.text(4).startswith("Dispatch number 4")  # never read before, read now from the open file
