@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report import recorded  # noqa: E402
 from rebuild import sentences_from, write_corpus  # noqa: E402
 
 from qa import rebuild  # noqa: E402
@@ -104,18 +105,19 @@ def main() -> None:
     achieved = per_token * ours["tokens"] / ours["seconds"] / 1e9
     achieved_padded = per_token * ours["padded"] / ours["seconds"] / 1e9
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\ncorpus: {args.n} articles, {n_tokens:,} cl100k tokens; {stats.chunks} chunks, {stats.sentences} sentences")
-    print(f"machine: {torch.get_num_threads()} torch threads; fp32 matmul 2048x2048: {gflops:.0f} GFLOP/s")
-    print(f"{'':34} {'seconds':>8} {'articles/s':>10} {'tokens/s':>9}")
-    print(f"{'qa rebuild (full)':34} {ours_s:>8.1f} {args.n / ours_s:>10.1f} {n_tokens / ours_s:>9.0f}")
-    print(f"{'naive 200-token windows':34} {naive_s:>8.1f} {args.n / naive_s:>10.1f} {n_tokens / naive_s:>9.0f}")
-    print(f"rebuild / naive time: {ours_s / naive_s:.2f}x")
-    print(f"encoder: {ours['seconds']:.1f} s in forward passes, {ours['tokens']:,} word pieces "
-          f"({ours['padded']:,} with padding), ~{seq:.0f} per chunk; {per_token / 1e6:.1f} MFLOP per token")
-    print(f"encoder rate: {achieved:.0f} GFLOP/s on real tokens ({achieved / gflops:.0%} of matmul), "
-          f"{achieved_padded:.0f} GFLOP/s counting padding ({achieved_padded / gflops:.0%})")
-    print(f"outside the encoder: {ours_s - ours['seconds']:.1f} s = {(ours_s - ours['seconds']) / ours_s:.0%} of the build")
-    print(f"peak memory (process): {peak_mb:.0f} MB")
+    with recorded("Index build"):
+        print(f"\ncorpus: {args.n} articles, {n_tokens:,} cl100k tokens; {stats.chunks} chunks, {stats.sentences} sentences")
+        print(f"machine: {torch.get_num_threads()} torch threads; fp32 matmul 2048x2048: {gflops:.0f} GFLOP/s")
+        print(f"{'':34} {'seconds':>8} {'articles/s':>10} {'tokens/s':>9}")
+        print(f"{'qa rebuild (full)':34} {ours_s:>8.1f} {args.n / ours_s:>10.1f} {n_tokens / ours_s:>9.0f}")
+        print(f"{'naive 200-token windows':34} {naive_s:>8.1f} {args.n / naive_s:>10.1f} {n_tokens / naive_s:>9.0f}")
+        print(f"rebuild / naive time: {ours_s / naive_s:.2f}x")
+        print(f"encoder: {ours['seconds']:.1f} s in forward passes, {ours['tokens']:,} word pieces "
+              f"({ours['padded']:,} with padding), ~{seq:.0f} per chunk; {per_token / 1e6:.1f} MFLOP per token")
+        print(f"encoder rate: {achieved:.0f} GFLOP/s on real tokens ({achieved / gflops:.0%} of matmul), "
+              f"{achieved_padded:.0f} GFLOP/s counting padding ({achieved_padded / gflops:.0%})")
+        print(f"outside the encoder: {ours_s - ours['seconds']:.1f} s = {(ours_s - ours['seconds']) / ours_s:.0%} of the build")
+        print(f"peak memory (process): {peak_mb:.0f} MB")
 
 
 if __name__ == "__main__":

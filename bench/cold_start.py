@@ -18,6 +18,11 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
+import sys
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report import recorded  # noqa: E402
+
 from qa import rebuild
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,8 +66,9 @@ def main() -> None:
                 server.terminate()
                 server.wait()
             browser.close()
-    print(f"qa ask, process start to printed answer: median {statistics.median(ask):.2f} s (min {min(ask):.2f}, max {max(ask):.2f}), n={len(ask)}")
-    print(f"qa chat, process start to page ready:   median {statistics.median(chat):.2f} s (min {min(chat):.2f}, max {max(chat):.2f}), n={len(chat)}")
+    with recorded("Cold start"):
+        print(f"qa ask, process start to printed answer: median {statistics.median(ask):.2f} s (min {min(ask):.2f}, max {max(ask):.2f}), n={len(ask)}")
+        print(f"qa chat, process start to page ready:   median {statistics.median(chat):.2f} s (min {min(chat):.2f}, max {max(chat):.2f}), n={len(chat)}")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report import recorded  # noqa: E402
 from rebuild import sentences_from, write_corpus  # noqa: E402
 
 from qa import answer, rebuild  # noqa: E402
@@ -52,14 +53,15 @@ def main() -> None:
         run = subprocess.run([args.peer_python, str(ROOT / "bench" / "peer_llamaindex.py"), str(source), str(qfile)],
                              capture_output=True, text=True, check=True)
         peer = json.loads(run.stdout.strip().splitlines()[-1])
-    print(f"\n{args.n} articles, {len(questions)} questions (news-dev), all-MiniLM-L6-v2 on both sides")
-    print(f"{'':28} {'Article QA':>12} {'LlamaIndex':>12} {'ratio':>8}")
-    print(f"{'build, s':28} {ours_build:>12.1f} {peer['build_s']:>12.1f} {peer['build_s'] / ours_build:>7.2f}x")
-    print(f"{'query p50, ms':28} {ours_p50:>12.1f} {peer['query_p50_ms']:>12.1f} {peer['query_p50_ms'] / ours_p50:>7.2f}x")
-    print(f"{'query p95, ms':28} {ours_p95:>12.1f} {peer['query_p95_ms']:>12.1f} {peer['query_p95_ms'] / ours_p95:>7.2f}x")
-    print(f"units: {stats.chunks} chunks + {stats.sentences} sentence vectors (ours), {peer['nodes']} nodes (LlamaIndex)")
-    print(f"text never embedded (past the model's 256 word pieces): 0% (ours), {peer['truncated_share']:.0%} (LlamaIndex)")
-    print("ratio > 1: Article QA is faster")
+    with recorded("Against LlamaIndex"):
+        print(f"\n{args.n} articles, {len(questions)} questions (news-dev), all-MiniLM-L6-v2 on both sides")
+        print(f"{'':28} {'Article QA':>12} {'LlamaIndex':>12} {'ratio':>8}")
+        print(f"{'build, s':28} {ours_build:>12.1f} {peer['build_s']:>12.1f} {peer['build_s'] / ours_build:>7.2f}x")
+        print(f"{'query p50, ms':28} {ours_p50:>12.1f} {peer['query_p50_ms']:>12.1f} {peer['query_p50_ms'] / ours_p50:>7.2f}x")
+        print(f"{'query p95, ms':28} {ours_p95:>12.1f} {peer['query_p95_ms']:>12.1f} {peer['query_p95_ms'] / ours_p95:>7.2f}x")
+        print(f"units: {stats.chunks} chunks + {stats.sentences} sentence vectors (ours), {peer['nodes']} nodes (LlamaIndex)")
+        print(f"text never embedded (past the model's 256 word pieces): 0% (ours), {peer['truncated_share']:.0%} (LlamaIndex)")
+        print("ratio > 1: Article QA is faster")
 
 
 if __name__ == "__main__":

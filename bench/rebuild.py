@@ -18,6 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import sys
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report import recorded  # noqa: E402
+
 from qa import rebuild
 from qa.chunking import sentence_spans
 
@@ -72,13 +77,14 @@ def main() -> None:
         t = time.perf_counter()
         subprocess.run(cli, check=True, capture_output=True)
         cli_edit_s = time.perf_counter() - t
-    print(f"\n{args.n} articles, {full.chunks} chunks, {full.sentences} sentences")
-    print(f"{'rebuild':<28} {'seconds':>8} {'share of full':>14}")
-    print(f"{'full build':<28} {full_s:>8.2f} {'100.0%':>14}")
-    print(f"{'no change':<28} {same_s:>8.2f} {same_s / full_s:>13.1%}  (unchanged {same.unchanged})")
-    print(f"{f'{args.edit} articles edited':<28} {edit_s:>8.2f} {edit_s / full_s:>13.1%}  (updated {len(edited.updated)})")
-    print(f"{'no change, qa rebuild':<28} {cli_same_s:>8.2f} {cli_same_s / full_s:>13.1%}  (new process)")
-    print(f"{f'{args.edit} edited, qa rebuild':<28} {cli_edit_s:>8.2f} {cli_edit_s / full_s:>13.1%}  (new process, loads the model)")
+    with recorded("Incremental rebuilds"):
+        print(f"\n{args.n} articles, {full.chunks} chunks, {full.sentences} sentences")
+        print(f"{'rebuild':<28} {'seconds':>8} {'share of full':>14}")
+        print(f"{'full build':<28} {full_s:>8.2f} {'100.0%':>14}")
+        print(f"{'no change':<28} {same_s:>8.2f} {same_s / full_s:>13.1%}  (unchanged {same.unchanged})")
+        print(f"{f'{args.edit} articles edited':<28} {edit_s:>8.2f} {edit_s / full_s:>13.1%}  (updated {len(edited.updated)})")
+        print(f"{'no change, qa rebuild':<28} {cli_same_s:>8.2f} {cli_same_s / full_s:>13.1%}  (new process)")
+        print(f"{f'{args.edit} edited, qa rebuild':<28} {cli_edit_s:>8.2f} {cli_edit_s / full_s:>13.1%}  (new process, loads the model)")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
+import sys
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report import recorded  # noqa: E402
+
 from qa import answer, open_index, rebuild, store
 from qa.api import embedder_for
 from qa.build import _manifest
@@ -118,11 +123,12 @@ def main() -> None:
             rows.append((n, info["type"], write_s, *percentiles(exact_ms), *percentiles(search_ms), float(np.mean(hits)),
                          *percentiles(answer_ms)))
             print(rows[-1], flush=True)
-    header = (f"{'sentences':>10} {'type':>5} {'build s':>8} {'exact p50/p95 ms':>17} {'search p50/p95 ms':>18} "
-              f"{'recall@10':>9} {'answer() p50/p95 ms':>20}")
-    print("\n" + header)
-    for n, kind, build_s, e50, e95, s50, s95, rec, a50, a95 in rows:
-        print(f"{n:>10,} {kind:>5} {build_s:>8.1f} {e50:>8.1f} / {e95:<6.1f} {s50:>9.1f} / {s95:<6.1f} {rec:>9.3f} {a50:>10.1f} / {a95:<6.1f}")
+    with recorded("Latency by size"):
+        header = (f"{'sentences':>10} {'type':>5} {'build s':>8} {'exact p50/p95 ms':>17} {'search p50/p95 ms':>18} "
+                  f"{'recall@10':>9} {'answer() p50/p95 ms':>20}")
+        print("\n" + header)
+        for n, kind, build_s, e50, e95, s50, s95, rec, a50, a95 in rows:
+            print(f"{n:>10,} {kind:>5} {build_s:>8.1f} {e50:>8.1f} / {e95:<6.1f} {s50:>9.1f} / {s95:<6.1f} {rec:>9.3f} {a50:>10.1f} / {a95:<6.1f}")
 
 
 if __name__ == "__main__":
