@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -37,6 +37,7 @@ class ScoredSentence:
     start: int
     end: int
     score: float
+    overlap: float = 0.0  # rare-word overlap with the question; set for the top RERANK_TOP only
 
 
 # What kind of answer a question asks for, and what a sentence holding one looks like.
@@ -92,13 +93,13 @@ def _rerank_by_overlap(idx: StoredIndex, ranked: list[ScoredSentence], question:
     """Reorder only the top RERANK_TOP: which sentences are candidates stays the vectors' call."""
     head, tail = ranked[:RERANK_TOP], ranked[RERANK_TOP:]
     wanted = lexical.terms(question)
-    if not wanted or len(head) < 2:
+    if not wanted or not head:
         return ranked
     df = idx.document_frequencies(wanted)
     n = len(idx.sentence_spans)
-    boost = {s.row: W_OVERLAP * lexical.coverage(wanted, idx.text(s.article)[s.start:s.end], df, n) for s in head}
     # Scores stay as they were: abstention and quote selection read the vectors' scores.
-    return sorted(head, key=lambda x: -(x.score + boost[x.row])) + tail
+    head = [replace(s, overlap=lexical.coverage(wanted, idx.text(s.article)[s.start:s.end], df, n)) for s in head]
+    return sorted(head, key=lambda x: -(x.score + W_OVERLAP * x.overlap)) + tail
 
 
 _MENTION = re.compile(r"[A-Za-z0-9][\w’'-]*")
@@ -126,12 +127,9 @@ def mention_coverage(idx: StoredIndex, question: str, ranked: list[ScoredSentenc
 
 def abstention_features(idx: StoredIndex, question: str, ranked: list[ScoredSentence]) -> list[float]:
     """Best score, its lead over the fifth, name coverage, and rare-word overlap of the first and best."""
-    head = ranked[:RERANK_TOP]
+    head = ranked[:RERANK_TOP]  # overlaps were computed when score_sentences reordered these
     best = max(s.score for s in head)
-    wanted = lexical.terms(question)
-    df = idx.document_frequencies(wanted)
-    n = len(idx.sentence_spans)
-    overlap = [lexical.coverage(wanted, idx.text(s.article)[s.start:s.end], df, n) for s in head]
+    overlap = [s.overlap for s in head]
     return [best, best - head[-1].score, mention_coverage(idx, question, ranked), overlap[0], max(overlap)]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from qa import QAError, answer, config, open_index, rebuild
+from qa import Citation, QAError, answer, config, open_index, rebuild
 from qa.api import article_text
 from qa.ingest import SUPPORTED_SUFFIXES
 
@@ -69,8 +69,6 @@ def build_app(index: str | Path | None = None, source: str | Path | None = None)
         return history, state, "", gr.update(choices=labels, value=None)
 
     def show_source(label: str | None, state: dict):
-        from qa import Citation
-
         cites = [Citation(**c) for c in (state or {}).get("citations", [])]
         chosen = next((c for c in cites if citation_label(c) == label), None)
         if chosen is None:
