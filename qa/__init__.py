@@ -13,7 +13,7 @@ from .errors import (
     RebuildBusyError,
     SourceError,
 )
-from .types import Answer, Article, Citation, RebuildStats, SkippedFile
+from .types import Answer, Article, Citation, RebuildStats, SkippedFile, Source
 
 __all__ = [
     "Answer",
@@ -29,6 +29,7 @@ __all__ = [
     "RebuildBusyError",
     "RebuildStats",
     "SkippedFile",
+    "Source",
     "SourceError",
     "answer",
     "article_text",

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from . import lexical
 from .store import StoredIndex
-from .types import Citation
+from .types import Citation, Source
 
 SENTENCE_CANDIDATES = 64
 # Not answered when this logistic model says "unanswerable" with probability >= ABSTAIN_AT.
@@ -28,6 +29,11 @@ ABSTAIN_BIAS = 3.07
 ABSTAIN_AT = 0.68
 KEEP_WITHIN = 0.80      # further quotes must score at least this share of the best
 MIN_QUOTE_CHARS = 25    # shorter sentences (datelines, "Ceasefire deal") are not quotes alone
+# Two sentences of different articles report one fact when their stored (in-context) vectors
+# are this close, and the sentences embedded on their own are too: context alone makes two
+# sentences of one story look alike. Chosen on news-dev pairs, see docs/answering.md.
+SAME_FACT_IN_CONTEXT = 0.80
+SAME_FACT_ALONE = 0.78
 
 
 @dataclass(frozen=True)
@@ -144,47 +150,111 @@ def is_answered(idx: StoredIndex, question: str, ranked: list[ScoredSentence]) -
     return unanswerable_probability(idx, question, ranked) < ABSTAIN_AT
 
 
-def select_quotes(idx: StoredIndex, ranked: list[ScoredSentence], limit: int) -> list[ScoredSentence]:
-    """The best sentence and those close to it, distinct, adjacent ones of one article merged."""
+@dataclass(frozen=True)
+class Quote:
+    """One fact of the answer: its best sentence, and sentences of other articles saying the same."""
+
+    main: ScoredSentence
+    also: tuple[ScoredSentence, ...] = ()
+
+
+Encoder = Callable[[list[str]], np.ndarray]
+
+
+def select_quotes(idx: StoredIndex, ranked: list[ScoredSentence], limit: int, encode: Encoder | None = None) -> list[Quote]:
+    """The best sentence and those close to it, distinct, adjacent ones of one article merged.
+    A candidate saying what a picked quote says, in another article, joins that quote as another
+    source instead of taking a place of its own; all candidates are looked at for that.
+    `encode` embeds sentences on their own (for that check); without it nothing is grouped."""
     if not ranked:
         return []
     best = max(s.score for s in ranked[:RERANK_TOP])
-    picked: list[ScoredSentence] = []
+    same_fact = _SameFact(idx, ranked, encode)
+    picked: list[int] = []  # positions in `ranked`
+    also: dict[int, list[int]] = {}
     seen_text: set[str] = set()
-    for s in ranked:
-        if len(picked) >= limit:
-            break
-        if s.score < best * KEEP_WITHIN:
-            continue
+
+    def quotable(i: int) -> bool:
+        s = ranked[i]
         text = idx.text(s.article)[s.start:s.end]
         key = _normal(text)
         if len(text) < MIN_QUOTE_CHARS or key in seen_text:
-            continue
+            return False
         seen_text.add(key)
-        picked.append(s)
-    return _merge_adjacent(idx, picked)
+        return True
+
+    for i, s in enumerate(ranked):  # the quotes
+        if len(picked) < limit and s.score >= best * KEEP_WITHIN and quotable(i):
+            same = same_fact.of(i, picked, also)
+            if same is None:
+                picked.append(i)
+                also[i] = []
+            else:
+                also[same].append(i)
+    used = set(picked) | {j for js in also.values() for j in js}
+    for i in range(len(ranked)):  # and any other candidate that reports one of them
+        if i not in used and quotable(i):
+            same = same_fact.of(i, picked, also)
+            if same is not None:
+                also[same].append(i)
+    quotes = [Quote(ranked[i], tuple(ranked[j] for j in also[i])) for i in picked]
+    return _merge_adjacent(idx, quotes)
 
 
-def _merge_adjacent(idx: StoredIndex, picked: list[ScoredSentence]) -> list[ScoredSentence]:
-    merged: list[ScoredSentence] = []
-    for s in picked:
+class _SameFact:
+    """Which picked quote a candidate restates from another article, if any."""
+
+    def __init__(self, idx: StoredIndex, ranked: list[ScoredSentence], encode: Encoder | None) -> None:
+        self.idx, self.ranked, self.encode = idx, ranked, encode
+        rows = np.array([s.row for s in ranked])
+        self.in_context = np.asarray(idx.vectors("sentences")[rows], dtype=np.float32) if encode else None
+        self.alone: dict[int, np.ndarray] = {}
+
+    def _alone(self, positions: list[int]) -> list[np.ndarray]:
+        missing = [i for i in positions if i not in self.alone]
+        if missing:
+            texts = [self.idx.text(self.ranked[i].article)[self.ranked[i].start:self.ranked[i].end] for i in missing]
+            self.alone.update(zip(missing, self.encode(texts)))
+        return [self.alone[i] for i in positions]
+
+    def of(self, i: int, picked: list[int], also: dict[int, list[int]]) -> int | None:
+        if self.in_context is None:
+            return None
+        article = self.ranked[i].article
+        for p in picked:  # one sentence per article in a group
+            if article in {self.ranked[p].article} | {self.ranked[j].article for j in also[p]}:
+                continue
+            if float(self.in_context[i] @ self.in_context[p]) < SAME_FACT_IN_CONTEXT:
+                continue
+            a, b = self._alone([i, p])
+            if float(a @ b) >= SAME_FACT_ALONE:
+                return p
+        return None
+
+
+def _merge_adjacent(idx: StoredIndex, quotes: list[Quote]) -> list[Quote]:
+    merged: list[Quote] = []
+    for q in quotes:
+        s = q.main
         for i, m in enumerate(merged):
-            if m.article == s.article and abs(m.row - s.row) == 1:
+            if m.main.article == s.article and abs(m.main.row - s.row) == 1:
                 text = idx.text(s.article)
-                lo, hi = min(m.start, s.start), max(m.end, s.end)
+                lo, hi = min(m.main.start, s.start), max(m.main.end, s.end)
                 if "\n" not in text[lo:hi]:  # one paragraph only: never stitch across a break
-                    merged[i] = ScoredSentence(min(m.row, s.row), m.article, lo, hi, max(m.score, s.score))
+                    main = ScoredSentence(min(m.main.row, s.row), s.article, lo, hi, max(m.main.score, s.score))
+                    merged[i] = Quote(main, m.also + q.also)
                     break
         else:
-            merged.append(s)
+            merged.append(q)
     return merged
 
 
-def cite(idx: StoredIndex, quotes: list[ScoredSentence]) -> list[Citation]:
+def cite(idx: StoredIndex, quotes: list[Quote]) -> list[Citation]:
     citations = []
-    for n, s in enumerate(quotes, 1):
+    for n, q in enumerate(quotes, 1):
+        s = q.main
         meta = idx.articles[s.article]
-        text = idx.text(s.article)
+        also = [src for a in q.also for src in _sources(idx, a)]
         citations.append(
             Citation(
                 n=n,
@@ -192,14 +262,21 @@ def cite(idx: StoredIndex, quotes: list[ScoredSentence]) -> list[Citation]:
                 title=meta.title,
                 url=meta.url,
                 date=meta.date,
-                quote=text[s.start:s.end],
+                quote=idx.text(s.article)[s.start:s.end],
                 start=s.start,
                 end=s.end,
                 score=round(s.score, 4),
-                also=tuple(idx.articles[r].id for r in idx.same_text.get(s.article, [])),
+                also=tuple(_sources(idx, s)[1:] + also),
             )
         )
     return citations
+
+
+def _sources(idx: StoredIndex, s: ScoredSentence) -> list[Source]:
+    """The sentence's own article, then the articles stored with exactly the same text."""
+    quote = idx.text(s.article)[s.start:s.end]
+    rows = [s.article, *idx.same_text.get(s.article, [])]
+    return [Source(m.id, m.title, m.url, m.date, quote, s.start, s.end) for m in (idx.articles[r] for r in rows)]
 
 
 def _normal(text: str) -> str:

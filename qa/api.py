@@ -97,7 +97,7 @@ def answer(
     t2 = time.perf_counter()
     ranked = answering.score_sentences(idx, query, cleaned)
     found = answering.is_answered(idx, cleaned, ranked)
-    quotes = answering.select_quotes(idx, ranked, k if found else min(k, 3))
+    quotes = answering.select_quotes(idx, ranked, k if found else min(k, 3), embedder.encode_queries)
     citations = answering.cite(idx, quotes)
     t3 = time.perf_counter()
     timings = {

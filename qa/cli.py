@@ -10,6 +10,7 @@ import click
 
 from . import config
 from .errors import QAError
+from .types import Citation, Source
 
 
 class Group(click.Group):
@@ -81,8 +82,14 @@ def ask(question: str, index: str | None, as_json: bool, k: int) -> None:
         click.echo(f"[{c.n}] {c.quote}\n")
     click.echo("Sources:")
     for c in a.citations:
-        where = ", ".join(x for x in (c.date, c.url) if x)
-        click.echo(f"  [{c.n}] {c.title}" + (f" ({where})" if where else "") + f"  [{c.article_id} {c.start}:{c.end}]")
+        click.echo(f"  [{c.n}] {_source_line(c)}")
+        for s in c.also:
+            click.echo(f"      also reported by {_source_line(s)}: {s.quote}")
+
+
+def _source_line(c: Citation | Source) -> str:
+    where = ", ".join(x for x in (c.date, c.url) if x)
+    return f"{c.title}" + (f" ({where})" if where else "") + f"  [{c.article_id} {c.start}:{c.end}]"
 
 
 @cli.command(name="eval")

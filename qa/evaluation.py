@@ -92,9 +92,9 @@ def evidence_spans(q: dict[str, Any], text_of) -> list[tuple[str, int, int]]:
 
 
 def first_hit(a: Answer, spans: list[tuple[str, int, int]]) -> int | None:
-    """1-based rank of the first citation that overlaps an evidence span, if any."""
+    """1-based rank of the first citation that overlaps an evidence span, if any (any of its sources)."""
     for rank, c in enumerate(a.citations, 1):
-        if any(c.article_id == art and c.start < end and start < c.end for art, start, end in spans):
+        if any(s.article_id == art and s.start < end and start < s.end for s in c.sources() for art, start, end in spans):
             return rank
     return None
 
@@ -114,7 +114,7 @@ def evaluate(questions_path: str | Path, index: str | Path | None = None, *, k: 
     for q in questions:
         a = answer(q["question"], index=index, k=k)
         latencies.append(a.timings_ms["total"])
-        for c in a.citations + a.nearest:
+        for c in (s for c in a.citations + a.nearest for s in c.sources()):
             verbatim_all += 1
             verbatim_ok += c.quote == text_of(c.article_id)[c.start:c.end]
         spans = evidence_spans(q, text_of)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from .types import Citation
+from .types import Citation, Source
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|~])")
 
@@ -26,6 +26,11 @@ def render(citations: list[Citation], *, found: bool) -> str:
     lines = [f"> {escape_markdown(c.quote)} [{c.n}]\n" for c in citations]
     lines.append("Sources:")
     for c in citations:
-        where = ", ".join(x for x in (c.date, c.url) if x)
-        lines.append(f"[{c.n}] {escape_markdown(c.title)}" + (f" ({escape_markdown(where)})" if where else ""))
+        lines.append(f"[{c.n}] {_source(c)}")
+        lines += [f"    also reported by {_source(s)}: {escape_markdown(s.quote)}" for s in c.also]
     return "\n".join(lines)
+
+
+def _source(c: Citation | Source) -> str:
+    where = ", ".join(x for x in (c.date, c.url) if x)
+    return escape_markdown(c.title or c.article_id) + (f" ({escape_markdown(where)})" if where else "")

@@ -20,6 +20,19 @@ class Article:
 
 
 @dataclass(frozen=True)
+class Source:
+    """Another article reporting a citation's fact, in its own words: `quote == article_text(article_id)[start:end]`."""
+
+    article_id: str
+    title: str
+    url: str
+    date: str
+    quote: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
 class Citation:
     """One quote: `quote == article_text(article_id)[start:end]`, always."""
 
@@ -32,13 +45,24 @@ class Citation:
     start: int
     end: int
     score: float
-    # Other articles with exactly this text (the same story under other ids or outlets).
-    also: tuple[str, ...] = ()
+    # The same fact as reported by other articles: the same text under other ids, or other
+    # outlets' sentences that say the same thing (see docs/answering.md, "Same fact, several outlets").
+    also: tuple[Source, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d["also"] = list(self.also)
+        d["also"] = [asdict(s) for s in self.also]
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Citation:
+        return cls(**{**d, "also": tuple(Source(**s) for s in d.get("also", ()))})
+
+    def sources(self) -> list[Citation]:
+        """This citation and each other source of its fact, as citations under the same number."""
+        return [self] + [
+            Citation(self.n, s.article_id, s.title, s.url, s.date, s.quote, s.start, s.end, self.score) for s in self.also
+        ]
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,52 @@ from qa import Answer, IndexNotFoundError, QuestionError, answer, article_text
 
 
 def assert_verbatim(a: Answer, index) -> None:
-    for c in a.citations + a.nearest:
+    for c in (s for c in a.citations + a.nearest for s in c.sources()):
         assert c.quote == article_text(c.article_id, index=index)[c.start:c.end]
+
+
+BRIDGE_STORIES = {
+    "river-times.md": "---\ntitle: Old bridge back in service\n---\n"
+    "The town council met on Monday to discuss the budget for next year.\n\n"
+    "The Elm Street bridge over the Avon reopened to traffic on Tuesday after six weeks of repairs to its cracked "
+    "supports. Engineers said the structure is now safe for lorries again.\n\n"
+    "Local shops had complained that the closure cut their trade by a third.\n",
+    "valley-post.md": "---\ntitle: Elm Street bridge reopens\n---\n"
+    "Drivers can use the Elm Street bridge across the Avon again: it reopened on Tuesday, six weeks after repairs "
+    "to its cracked supports began.\n\n"
+    "The mayor thanked residents for their patience during the works. A new cycle lane will be added to the bridge "
+    "in the spring.\n",
+    "weather.md": "---\ntitle: Storm warning\n---\n"
+    "Forecasters warned of heavy rain and strong winds across the valley on Thursday, with flooding possible.\n",
+}
+
+
+@pytest.fixture(scope="module")
+def bridge_index(tmp_path_factory):
+    from qa import rebuild
+
+    folder = tmp_path_factory.mktemp("bridge")
+    for name, text in BRIDGE_STORIES.items():
+        (folder / "articles").mkdir(exist_ok=True)
+        (folder / "articles" / name).write_text(text)
+    rebuild(source=folder / "articles", index=folder / "index")
+    return folder / "index"
+
+
+def test_one_fact_reported_by_two_outlets_is_one_quote_with_both_sources(bridge_index):
+    a = answer("When did the Elm Street bridge reopen?", index=bridge_index)
+    assert a.found
+    first = a.citations[0]
+    assert "reopened" in first.quote
+    assert [s.article_id for s in first.sources()] in (["river-times.md", "valley-post.md"], ["valley-post.md", "river-times.md"])
+    assert not any("Drivers can use" in c.quote for c in a.citations[1:])  # not repeated as a quote of its own
+    assert_verbatim(a, bridge_index)
+
+
+def test_different_facts_of_one_story_stay_separate_quotes(bridge_index):
+    a = answer("What will be added to the bridge?", index=bridge_index)
+    assert "cycle lane" in a.citations[0].quote
+    assert a.citations[0].also == ()  # the bridge's reopening, in the same article, is another fact
 
 
 def test_putin_conditions_are_quoted_verbatim(seed_index):

@@ -190,3 +190,28 @@ def test_chat_answers_while_uploaded_articles_are_indexed(page, server):
     assert "sabotag" in last_reply(page)
     assert "Indexed" not in page.locator("#upload-status").inner_text()  # answered before indexing ended
     page.wait_for_function("document.querySelector('#upload-status')?.innerText.includes('Indexed')", timeout=300_000)
+
+
+def test_fact_reported_by_two_outlets_shows_both_sources_one_click_away(page, server):
+    import json
+
+    from test_answer import BRIDGE_STORIES
+
+    feed = server["work"] / "bridge.jsonl"
+    feed.write_text("\n".join(
+        json.dumps({"id": name, "title": text.split("title: ")[1].split("\n")[0], "text": text.split("---\n")[2]})
+        for name, text in BRIDGE_STORIES.items()
+    ))
+    page.locator("#index-panel").click()
+    page.locator("#upload input[type=file]").set_input_files(str(feed))
+    page.wait_for_function("document.querySelector('#upload-status')?.innerText.includes('Indexed')", timeout=300_000)
+    ask(page, "When did the Elm Street bridge reopen?")
+    reply = last_reply(page)
+    assert "also reported by" in reply
+    assert "Old bridge back in service" in reply and "Elm Street bridge reopens" in reply  # both in the sources list
+    other = page.locator("#citations label", has_text="Drivers can use")
+    other.click()
+    current = page.locator("#source-view mark.current")
+    current.wait_for(timeout=10_000)
+    assert current.inner_text().startswith("Drivers can use the Elm Street bridge")
+    assert "Elm Street bridge reopens" in page.locator("#source-view .source-title").inner_text()

@@ -60,9 +60,10 @@ def test_same_text_under_two_ids_is_stored_once_and_cited_by_both(tmp_path, seed
     assert (stats.chunks, stats.sentences) == (single.chunks, single.sentences)  # embedded and stored once
     a = answer(QUESTION, index=index)
     c = a.citations[0]
-    assert {c.article_id, *c.also} == {"000_6c8cb92d9d303011.txt", "wire-copy.md"}
-    for article_id in (c.article_id, *c.also):
-        assert article_text(article_id, index=index)[c.start:c.end] == c.quote
+    assert {s.article_id for s in c.sources()} == {"000_6c8cb92d9d303011.txt", "wire-copy.md"}
+    for s in c.sources():
+        assert (s.quote, s.start, s.end) == (c.quote, c.start, c.end)
+        assert article_text(s.article_id, index=index)[s.start:s.end] == s.quote
 
 
 def test_no_change_rebuild_writes_nothing(tmp_path, seed_copy):

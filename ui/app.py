@@ -60,16 +60,17 @@ def build_app(index: str | Path | None = None, source: str | Path | None = None)
             history += [{"role": "user", "content": question or "(empty)"}, {"role": "assistant", "content": f"⚠️ {e}"}]
             return history, state, "", gr.update()
         known = open_index(index_dir).by_id
-        outlets = {c.article_id: known[c.article_id].source for c in a.citations if c.article_id in known}
+        sources = [s for c in a.citations for s in c.sources()]
+        outlets = {s.article_id: known[s.article_id].source for s in sources if s.article_id in known}
         history += [{"role": "user", "content": question}, {"role": "assistant", "content": chat_markdown(a, outlets)}]
         if a.found:
             state["previous"] = question
         state["citations"] = [c.to_dict() for c in a.citations]
-        labels = [citation_label(c) for c in a.citations]
+        labels = [citation_label(s) for s in sources]
         return history, state, "", gr.update(choices=labels, value=None)
 
     def show_source(label: str | None, state: dict):
-        cites = [Citation(**c) for c in (state or {}).get("citations", [])]
+        cites = [s for c in (state or {}).get("citations", []) for s in Citation.from_dict(c).sources()]
         chosen = next((c for c in cites if citation_label(c) == label), None)
         if chosen is None:
             return "<p class='source-empty'>Select a citation to see its article.</p>"

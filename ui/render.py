@@ -23,15 +23,20 @@ def chat_markdown(a: Answer, outlets: dict[str, str] | None = None) -> str:
             lines += ["", "_Closest passages, not an answer:_"]
             lines += [f"- {escape_markdown(c.quote)} ({escape_markdown(c.title)})" for c in a.nearest]
         return "\n".join(lines)
-    lines = [f"> {escape_markdown(c.quote)} **[{c.n}]**\n" for c in a.citations]
+    lines = []
+    for c in a.citations:
+        also = ""
+        if c.also:
+            names = [outlets.get(s.article_id) or urlparse(safe_url(s.url)).netloc or s.title or s.article_id for s in c.also]
+            also = f" _(also reported by {escape_markdown(', '.join(dict.fromkeys(names)))})_"
+        lines.append(f"> {escape_markdown(c.quote)} **[{c.n}]**{also}\n")
     lines.append("**Sources**")
     by_article: dict[str, list[Citation]] = {}
-    for c in a.citations:
+    for c in (s for c in a.citations for s in c.sources()):
         by_article.setdefault(c.article_id, []).append(c)
     for cites in by_article.values():
-        marks = "".join(f"[{c.n}]" for c in cites)
-        also = f" (the same text also in: {escape_markdown(', '.join(cites[0].also))})" if cites[0].also else ""
-        lines.append(f"- {marks} {source_line(cites[0], outlets.get(cites[0].article_id, ''))}{also}")
+        marks = "".join(dict.fromkeys(f"[{c.n}]" for c in cites))
+        lines.append(f"- {marks} {source_line(cites[0], outlets.get(cites[0].article_id, ''))}")
     return "\n".join(lines)
 
 
