@@ -169,6 +169,8 @@ def select_quotes(idx: StoredIndex, ranked: list[ScoredSentence], limit: int, en
     if not ranked:
         return []
     best = max(s.score for s in ranked[:RERANK_TOP])
+    if best <= 0:  # nothing is even loosely related: no passage is worth showing
+        return []
     same_fact = _SameFact(idx, ranked, encode)
     picked: list[int] = []  # positions in `ranked`
     also: dict[int, list[int]] = {}

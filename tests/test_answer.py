@@ -51,6 +51,12 @@ def test_one_fact_reported_by_two_outlets_is_one_quote_with_both_sources(bridge_
     assert_verbatim(a, bridge_index)
 
 
+def test_question_unrelated_to_every_article_shows_no_passages(bridge_index):
+    a = answer("Who won the 2022 World Cup?", index=bridge_index)
+    assert not a.found and a.citations == [] and a.nearest == []
+    assert "do not answer" in a.text
+
+
 def test_different_facts_of_one_story_stay_separate_quotes(bridge_index):
     a = answer("What will be added to the bridge?", index=bridge_index)
     assert "cycle lane" in a.citations[0].quote
