@@ -3,8 +3,10 @@
 Scoring (see docs/answering.md for the numbers behind it): each sentence has a vector pooled
 inside its chunk, so it carries its surroundings; the question is matched against those,
 with a bonus for sentences holding the kind of answer asked for, and the best five are
-reordered by rare-word overlap. A calibrated rule decides when the articles do not answer:
-then the closest passages are returned as `nearest`, labelled, never as an answer.
+reordered by rare-word overlap. A sentence of another article that says what a chosen quote
+says becomes another source of that quote rather than a quote of its own. A calibrated rule
+decides when the articles do not answer: then the closest passages are returned as
+`nearest`, labelled, never as an answer.
 """
 
 from __future__ import annotations
