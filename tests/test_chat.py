@@ -210,6 +210,7 @@ def test_fact_reported_by_two_outlets_shows_both_sources_one_click_away(page, se
     assert "also reported by" in reply
     assert "Old bridge back in service" in reply and "Elm Street bridge reopens" in reply  # both in the sources list
     other = page.locator("#citations label", has_text="Drivers can use")
+    assert other.inner_text().startswith("[1] also")
     other.click()
     current = page.locator("#source-view mark.current")
     current.wait_for(timeout=10_000)

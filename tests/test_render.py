@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from qa import Answer, Citation, Source
-from ui.render import chat_markdown, source_html
+from ui.render import chat_markdown, source_choices, source_html
 
 
 def cite(n, article_id="a1", start=0, end=5, url="https://news.example/story", also=()):
@@ -32,3 +32,9 @@ def test_source_view_highlights_every_quote_of_the_article():
     assert html.count("<mark") == 2
     assert '<mark class="quote current" data-n="2">&lt;b&gt;Bold&lt;/b&gt;</mark>' in html
     assert "<b>" not in html
+
+
+def test_picker_lists_every_source_and_marks_other_outlets():
+    other = Source("b3", "Other title", "", "", "Hi there", 4, 12)
+    labels = [label for label, _ in source_choices([cite(1, also=(other,)), cite(2, start=6, end=11)])]
+    assert labels == ["[1] Hello · Title", "[1] also Hi there · Other title", "[2] Hello · Title"]

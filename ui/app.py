@@ -12,7 +12,7 @@ from qa import Citation, QAError, answer, config, open_index, rebuild
 from qa.api import article_text
 from qa.ingest import SUPPORTED_SUFFIXES
 
-from .render import chat_markdown, citation_label, index_markdown, source_html
+from .render import chat_markdown, index_markdown, source_choices, source_html
 
 EXAMPLES = [
     "What conditions did Putin set?",
@@ -66,16 +66,16 @@ def build_app(index: str | Path | None = None, source: str | Path | None = None)
         if a.found:
             state["previous"] = question
         state["citations"] = [c.to_dict() for c in a.citations]
-        labels = [citation_label(s) for s in sources]
+        labels = [label for label, _ in source_choices(a.citations)]
         return history, state, "", gr.update(choices=labels, value=None)
 
     def show_source(label: str | None, state: dict):
-        cites = [s for c in (state or {}).get("citations", []) for s in Citation.from_dict(c).sources()]
-        chosen = next((c for c in cites if citation_label(c) == label), None)
+        choices = source_choices([Citation.from_dict(c) for c in (state or {}).get("citations", [])])
+        chosen = next((c for lbl, c in choices if lbl == label), None)
         if chosen is None:
             return "<p class='source-empty'>Select a citation to see its article.</p>"
         text = article_text(chosen.article_id, index_dir)
-        return source_html(text, chosen, cites)
+        return source_html(text, chosen, [c for _, c in choices])
 
     def index_info() -> str:
         try:

@@ -51,11 +51,16 @@ def source_line(c: Citation, outlet: str = "") -> str:
     return ", ".join(parts)
 
 
-def citation_label(c: Citation) -> str:
+def citation_label(c: Citation, *, also: bool = False) -> str:
     quote = c.quote if len(c.quote) <= 70 else c.quote[:67].rsplit(" ", 1)[0] + "…"
     title = c.title or c.article_id
     title = title if len(title) <= 48 else title[:45].rsplit(" ", 1)[0] + "…"
-    return f"[{c.n}] {quote} · {title}"
+    return f"[{c.n}]{' also' if also else ''} {quote} · {title}"
+
+
+def source_choices(citations: list[Citation]) -> list[tuple[str, Citation]]:
+    """Every source of every citation, labelled for the picker: a quote's other outlets say "also"."""
+    return [(citation_label(s, also=k > 0), s) for c in citations for k, s in enumerate(c.sources())]
 
 
 def source_html(text: str, citation: Citation, same_article: list[Citation]) -> str:
