@@ -187,8 +187,9 @@ def select_quotes(idx: StoredIndex, ranked: list[ScoredSentence], limit: int, en
         seen_text.add(key)
         return True
 
-    for i, s in enumerate(ranked):  # the quotes
-        if len(picked) < limit and s.score >= best * KEEP_WITHIN and quotable(i):
+    for i, s in enumerate(ranked):  # the quotes; the first in rank order always, though the
+        # rare-word rerank may have lifted it over sentences with higher vector scores
+        if len(picked) < limit and (not picked or s.score >= best * KEEP_WITHIN) and quotable(i):
             same = same_fact.of(i, picked, also)
             if same is None:
                 picked.append(i)

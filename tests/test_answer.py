@@ -151,3 +151,19 @@ def test_answer_markdown_shows_article_text_literally():
     assert "<script>" not in text and "<b>" not in text
     assert "](http" not in text.replace("\\](", "")  # no live link or image syntax left
     assert "&lt;script&gt;" in text
+
+
+def test_the_first_ranked_sentence_is_always_quoted_first(bridge_index):
+    """The rare-word rerank may put a sentence first whose vector score is under the 80% cut-off."""
+    from qa import answering
+    from qa.api import embedder_for, open_index
+
+    idx = open_index(bridge_index)
+    question = "When did the Elm Street bridge reopen?"
+    ranked = answering.score_sentences(idx, embedder_for(idx).encode_queries([question])[0], question)
+    best = ranked[0].score
+    low = next(s for s in ranked if s.score < best * answering.KEEP_WITHIN and s.end - s.start >= answering.MIN_QUOTE_CHARS)
+    reordered = [low] + [s for s in ranked if s is not low]
+    quotes = answering.select_quotes(idx, reordered, 5)
+    assert quotes[0].main.row == low.row
+    assert ranked[0].row in {q.main.row for q in quotes}  # and the sentences close to the best still follow
