@@ -5,7 +5,8 @@
       gen-.../manifest.json           model, dimension, chunking, versions, counts
       gen-.../store.sqlite            articles (with their stored text), chunks, sentences
       gen-.../chunks.npy, sentences.npy     unit vectors, rows aligned with the tables
-      gen-.../chunks.faiss, sentences.faiss inner-product indexes over those vectors (type by size)
+      gen-.../sentences.faiss         inner-product index over the sentence vectors (type by size);
+                                      chunk vectors are kept only to be reused by later rebuilds
       .lock                           held by the one rebuild that may run at a time
 
 A build writes a hidden `.tmp-*` folder, renames it to `gen-*` and only then points
@@ -164,13 +165,11 @@ def write_generation(
 
     np.save(tmp / "chunks.npy", chunk_vectors)
     np.save(tmp / "sentences.npy", sentence_vectors)
-    chosen = {}
-    for kind, vectors in (("chunks", chunk_vectors), ("sentences", sentence_vectors)):
-        index, chosen[kind] = vector_index.build(vectors, index_type)
-        faiss.write_index(index, str(tmp / f"{kind}.faiss"))
+    index, chosen = vector_index.build(sentence_vectors, index_type)
+    faiss.write_index(index, str(tmp / "sentences.faiss"))
     manifest = {
         **manifest,
-        "index_type": {"requested": index_type, **chosen},
+        "index_type": {"requested": index_type, "sentences": chosen},
         "counts": {"articles": len(entries), "chunks": chunk_row, "sentences": sentence_row},
     }
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
@@ -220,7 +219,6 @@ class StoredIndex:
 
     path: Path
     manifest: dict[str, Any]
-    chunk_index: Any
     sentence_index: Any
     articles: list[ArticleMeta]
     chunk_article: np.ndarray
@@ -302,8 +300,8 @@ def load(index_dir: Path) -> StoredIndex:
         )
     counts = manifest.get("counts", {})
     try:
-        chunk_index = faiss.read_index(str(gen / "chunks.faiss"))
         sentence_index = faiss.read_index(str(gen / "sentences.faiss"))
+        stored = {kind: np.load(gen / f"{kind}.npy", mmap_mode="r").shape[0] for kind in ("chunks", "sentences")}
         db = sqlite3.connect(f"file:{gen / DB}?mode=ro", uri=True, check_same_thread=False)
         try:
             articles = [
@@ -317,23 +315,21 @@ def load(index_dir: Path) -> StoredIndex:
         except BaseException:
             db.close()
             raise
-    except (RuntimeError, sqlite3.DatabaseError, OSError) as e:
+    except (RuntimeError, sqlite3.DatabaseError, OSError, ValueError) as e:
         raise IndexCorruptError(f"index {index_dir} is damaged ({str(e).splitlines()[0][:120]}): {fix}") from None
     types = manifest.get("index_type", {})
-    vector_index.configure(chunk_index, types.get("chunks", {}))
     vector_index.configure(sentence_index, types.get("sentences", {}))
     if not (
-        chunk_index.ntotal == len(chunks) == counts.get("chunks")
-        and sentence_index.ntotal == len(sents) == counts.get("sentences")
+        stored["chunks"] == len(chunks) == counts.get("chunks")
+        and stored["sentences"] == sentence_index.ntotal == len(sents) == counts.get("sentences")
         and len(articles) == counts.get("articles")
-        and chunk_index.d == sentence_index.d == manifest.get("dimension")
+        and sentence_index.d == manifest.get("dimension")
     ):
         raise IndexCorruptError(f"index {index_dir} is incomplete (its files disagree on their sizes): {fix}")
     return StoredIndex(
         path=gen,
         db=db,
         manifest=manifest,
-        chunk_index=chunk_index,
         sentence_index=sentence_index,
         articles=articles,
         chunk_article=chunks[:, 0],

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pytest
 
 from qa import (
@@ -32,7 +33,8 @@ def test_index_records_its_build(built):
     assert manifest["dimension"] == 384
     assert manifest["counts"]["articles"] == 1
     assert {"faiss-cpu", "sentence-transformers", "tiktoken"} <= set(manifest["versions"])
-    assert (gen / "chunks.faiss").exists() and (gen / "store.sqlite").exists()
+    assert (gen / "sentences.faiss").exists() and (gen / "store.sqlite").exists()
+    assert not (gen / "chunks.faiss").exists()  # chunks are never searched: their vectors are kept for reuse only
 
 
 def test_second_rebuild_reuses_unchanged_articles(built):
@@ -61,7 +63,7 @@ def test_failed_rebuild_keeps_previous_index(built, tmp_path):
 def test_killed_build_leftovers_do_not_matter(built):
     source, index = built
     (index / ".tmp-gen-half-written").mkdir()
-    (index / ".tmp-gen-half-written" / "chunks.faiss").write_bytes(b"partial")
+    (index / ".tmp-gen-half-written" / "sentences.faiss").write_bytes(b"partial")
     assert answer("what conditions did Putin set?", index=index).found
     rebuild(source=source, index=index, full=True)
     assert not list(index.glob(".tmp-*"))
@@ -71,6 +73,18 @@ def test_truncated_index_file_is_reported(built):
     _, index = built
     faiss_file = store.current_generation(index) / "sentences.faiss"
     faiss_file.write_bytes(faiss_file.read_bytes()[:100])
+    with pytest.raises(IndexCorruptError, match="rebuild --full"):
+        answer("what conditions did Putin set?", index=index)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "other rows"])
+def test_damaged_vector_file_is_reported(built, damage):
+    _, index = built
+    vectors = store.current_generation(index) / "chunks.npy"
+    if damage == "truncate":
+        vectors.write_bytes(vectors.read_bytes()[:60])
+    else:
+        np.save(vectors, np.zeros((np.load(vectors).shape[0] + 1, 384), np.float32))
     with pytest.raises(IndexCorruptError, match="rebuild --full"):
         answer("what conditions did Putin set?", index=index)
 
