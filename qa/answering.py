@@ -63,6 +63,12 @@ ANSWER_KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"\b(when|what (year|date|day|month|time))\b", re.I),
         re.compile(rf"\b(\d{{4}}|{_MONTHS}|monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|ago|century|centuries)\b", re.I),
     ),
+    # A yes/no question is answered by a sentence that says no or yes outright; a "yes" usually
+    # restates the question and ranks high anyway, a "no" often words it differently.
+    "yes_no": (
+        re.compile(r"^\s*(did|does|do|is|are|was|were|has|have|had|can|could|will|would)\b", re.I),
+        re.compile(r"\b(not|no|never|unable|refused|denied|declined|rejected|yes|confirmed)\b|n[’']t\b", re.I),
+    ),
     "quotation": (
         re.compile(r"\b(say|said|says|tell|told|respond|responded|react|reacted|statement|call(ed)? for|warn(ed)?)\b", re.I),
         re.compile(r"[\"“”]|\b(said|says|told|stated|added|warned)\b"),

@@ -167,3 +167,19 @@ def test_the_first_ranked_sentence_is_always_quoted_first(bridge_index):
     quotes = answering.select_quotes(idx, reordered, 5)
     assert quotes[0].main.row == low.row
     assert ranked[0].row in {q.main.row for q in quotes}  # and the sentences close to the best still follow
+
+
+def test_yes_no_question_is_answered_by_the_sentence_that_says_no(tmp_path):
+    from qa import rebuild
+
+    (tmp_path / "articles").mkdir()
+    (tmp_path / "articles" / "council.md").write_text(
+        "---\ntitle: Library hours debated\n---\n"
+        "The city council debated on Monday evening a proposal to close the central library on Sundays to save money.\n\n"
+        "Supporters of the plan said Sunday opening costs the city 90,000 euros a year in staff and heating.\n\n"
+        "In the end the council did not approve the closure, and the library will keep its Sunday hours.\n\n"
+        "Residents had collected 4,000 signatures against the plan.\n"
+    )
+    rebuild(source=tmp_path / "articles", index=tmp_path / "index")
+    a = answer("Will the central library close on Sundays?", index=tmp_path / "index")
+    assert a.citations[0].quote.startswith("In the end the council did not approve the closure")
