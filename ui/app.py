@@ -60,13 +60,13 @@ def build_app(index: str | Path | None = None, source: str | Path | None = None)
             history += [{"role": "user", "content": question or "(empty)"}, {"role": "assistant", "content": f"⚠️ {e}"}]
             return history, state, "", gr.update()
         known = open_index(index_dir).by_id
-        sources = [s for c in a.citations for s in c.sources()]
-        outlets = {s.article_id: known[s.article_id].source for s in sources if s.article_id in known}
+        choices = source_choices(a.citations)
+        outlets = {s.article_id: known[s.article_id].source for _, s in choices if s.article_id in known}
         history += [{"role": "user", "content": question}, {"role": "assistant", "content": chat_markdown(a, outlets)}]
         if a.found:
             state["previous"] = question
         state["citations"] = [c.to_dict() for c in a.citations]
-        labels = [label for label, _ in source_choices(a.citations)]
+        labels = [label for label, _ in choices]
         return history, state, "", gr.update(choices=labels, value=None)
 
     def show_source(label: str | None, state: dict):
