@@ -1,0 +1,346 @@
+"""Train the answer reranker: a MiniLM cross-encoder that reads a question and a sentence together
+and gives one logit for "this sentence answers the question".
+
+One command reproduces the shipped weights (CPU or GPU, same script, same data, fixed seed):
+
+    .venv/bin/pip install -e '.[train]'
+    .venv/bin/python train/reranker.py            # writes qa/models/reranker/
+
+Data: `../shared/data/train` only (SQuAD 2.0 parts, QNLI, SelQA; see its README for licences).
+The dev sets (news-dev, squad2-normans) are never read here. Part of the training data is held
+out by article (`validation_split`) to choose the epoch; `train/fit_answering.py` fits the
+answer-time rule on the same held-out part.
+
+Pairs: each answer sentence is a positive; negatives are the sentences MiniLM retrieval ranks
+highest in the same article (`--negatives mined`, what answering will face) or random sentences
+of the same paragraph (`--negatives paragraph`). Every sentence near an unanswerable SQuAD 2.0
+question is a negative.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import csv
+import json
+import os
+import random
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run from a checkout without installing
+    sys.path.append(str(ROOT))
+
+from qa.chunking import sentence_spans  # noqa: E402  the sentences answering will see
+
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "train"
+DEFAULT_OUT = ROOT / "qa" / "models" / "reranker"
+SEED = 13
+CANDIDATES = 30           # validation ranks the retrieval's top 30 of the article, as answering does
+NEGATIVES_PER_QUESTION = 4
+VALIDATION_SQUAD_ARTICLES = 3     # of squad2-dev-half's 15 (they hold unanswerable questions for fitting)
+VALIDATION_SELQA_SHARE = 0.10
+
+
+@dataclass
+class Question:
+    group: str                     # the article: the unit of the train/validation split
+    question: str
+    paragraph: list[str]           # the sentences of its own paragraph (SQuAD) or candidate list (SelQA)
+    positives: set[int]            # indexes into `paragraph`; empty for unanswerable questions
+    answers: list[str] = field(default_factory=list)
+    paragraph_text: str = ""       # the paragraph as one text (what an index of it would store)
+
+
+def split(text: str) -> list[str]:
+    return [text[a:b] for a, b in sentence_spans(text)]
+
+
+def load_squad(path: Path, tag: str) -> list[Question]:
+    out = []
+    for article in json.loads(path.read_text())["data"]:
+        group = f"{tag}:{article['title']}"
+        for para in article["paragraphs"]:
+            context = para["context"]
+            spans = sentence_spans(context)
+            sentences = [context[a:b] for a, b in spans]
+            for qa in para["qas"]:
+                positives = set()
+                answers = [a["text"] for a in qa.get("answers", [])]
+                for a in qa.get("answers", []):
+                    lo, hi = a["answer_start"], a["answer_start"] + len(a["text"])
+                    positives |= {i for i, (s, e) in enumerate(spans) if s < hi and e > lo}
+                if qa.get("is_impossible"):
+                    positives, answers = set(), []
+                elif not positives:
+                    continue
+                out.append(Question(group, qa["question"].strip(), sentences, positives, answers, context))
+    return out
+
+
+def load_selqa(path: Path) -> list[Question]:
+    out = []
+    for item in json.loads(path.read_text()):
+        if item["answers"]:
+            out.append(Question(f"selqa:{item['article']}", item["question"].strip(), item["candidates"],
+                                set(item["answers"]), paragraph_text=" ".join(item["candidates"])))
+    return out
+
+
+def load_qnli(path: Path) -> list[tuple[str, str, float]]:
+    with path.open(newline="") as f:
+        rows = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        return [(r["question"], r["sentence"], 1.0 if r["label"] == "entailment" else 0.0) for r in rows]
+
+
+def load_all(data: Path) -> tuple[list[Question], list[tuple[str, str, float]]]:
+    questions = (
+        load_squad(data / "squad2-train-11.json", "squad-train")
+        + load_squad(data / "squad2-dev-half.json", "squad-dev")
+        + load_selqa(data / "selqa-ass-dev.json")
+        + load_selqa(data / "selqa-ass-test.json")
+    )
+    return questions, load_qnli(data / "qnli-dev.tsv")
+
+
+def validation_split(questions: list[Question], seed: int = SEED) -> set[str]:
+    """The held-out articles: a few of squad2-dev-half (with their unanswerable questions) and a share
+    of SelQA's. Fixed by the seed, so training and fitting scripts agree."""
+    rng = random.Random(seed)
+    squad = sorted({q.group for q in questions if q.group.startswith("squad-dev:")})
+    selqa = sorted({q.group for q in questions if q.group.startswith("selqa:")})
+    held = set(rng.sample(squad, VALIDATION_SQUAD_ARTICLES))
+    held |= set(rng.sample(selqa, max(1, round(len(selqa) * VALIDATION_SELQA_SHARE))))
+    return held
+
+
+def article_pools(questions: list[Question]) -> dict[str, list[str]]:
+    """Every distinct sentence of each article: what retrieval picks candidates from."""
+    pools: dict[str, dict[str, None]] = defaultdict(dict)
+    for q in questions:
+        for s in q.paragraph:
+            pools[q.group][s] = None
+    return {g: list(p) for g, p in pools.items()}
+
+
+class Retrieval:
+    """MiniLM sentence search within one article: the candidates answering would see."""
+
+    def __init__(self, embedder_path: str, questions: list[Question], pools: dict[str, list[str]], device: str):
+        from sentence_transformers import SentenceTransformer
+
+        model = SentenceTransformer(embedder_path, device=device)
+        texts = sorted({s for p in pools.values() for s in p})
+        print(f"embedding {len(texts):,} sentences and {len(questions):,} questions for retrieval", flush=True)
+        vectors = model.encode(texts, batch_size=128, normalize_embeddings=True, show_progress_bar=False)
+        self.row = {t: i for i, t in enumerate(texts)}
+        self.vectors = np.asarray(vectors, dtype=np.float32)
+        self.pools = pools
+        qv = model.encode([q.question for q in questions], batch_size=128, normalize_embeddings=True, show_progress_bar=False)
+        self.question_vectors = {id(q): v for q, v in zip(questions, np.asarray(qv, dtype=np.float32))}
+
+    def top(self, q: Question, k: int) -> list[tuple[str, float]]:
+        pool = self.pools[q.group]
+        scores = self.vectors[[self.row[s] for s in pool]] @ self.question_vectors[id(q)]
+        order = np.argsort(-scores)[:k]
+        return [(pool[i], float(scores[i])) for i in order]
+
+
+def is_positive(q: Question, sentence: str) -> bool:
+    if any(q.paragraph[i] == sentence for i in q.positives):
+        return True
+    # the same answer said in another sentence of the article is not a negative
+    return any(a.lower() in sentence.lower() for a in q.answers if len(a) > 3)
+
+
+def training_pairs(
+    questions: list[Question], qnli: list[tuple[str, str, float]], retrieval: Retrieval | None, rng: random.Random
+) -> list[tuple[str, str, float]]:
+    pairs: list[tuple[str, str, float]] = []
+    for q in questions:
+        pairs += [(q.question, q.paragraph[i], 1.0) for i in sorted(q.positives)]
+        if retrieval is not None:
+            negatives = [s for s, _ in retrieval.top(q, NEGATIVES_PER_QUESTION * 3) if not is_positive(q, s)]
+        else:
+            negatives = [s for i, s in enumerate(q.paragraph) if i not in q.positives and not is_positive(q, s)]
+            rng.shuffle(negatives)
+        pairs += [(q.question, s, 0.0) for s in negatives[:NEGATIVES_PER_QUESTION]]
+    pairs += qnli
+    rng.shuffle(pairs)
+    return pairs
+
+
+@dataclass
+class ValidationQuestion:
+    question: str
+    candidates: list[str]
+    retrieval_scores: list[float]
+    positives: set[int]            # indexes into candidates; empty when unanswerable
+
+
+def validation_questions(questions: list[Question], retrieval: Retrieval) -> list[ValidationQuestion]:
+    out = []
+    for q in questions:
+        top = retrieval.top(q, CANDIDATES)
+        out.append(ValidationQuestion(
+            q.question, [s for s, _ in top], [x for _, x in top],
+            {i for i, (s, _) in enumerate(top) if q.positives and is_positive(q, s)},
+        ))
+    return out
+
+
+def validate(model, items: list[ValidationQuestion]) -> dict[str, float]:
+    """hit@1 / hit@5 of retrieval order and reranked order over answerable questions, and how well
+    the best logit separates answerable from unanswerable ones (AUC)."""
+    pairs = [(v.question, c) for v in items for c in v.candidates]
+    logits = model.predict(pairs, batch_size=256, show_progress_bar=False, activation_fn=_identity())
+    at = 0
+    hits = defaultdict(float)
+    best_answerable, best_unanswerable = [], []
+    for v in items:
+        scores = np.asarray(logits[at:at + len(v.candidates)])
+        at += len(v.candidates)
+        if not v.positives:
+            best_unanswerable.append(float(scores.max()))
+            continue
+        best_answerable.append(float(scores.max()))
+        reranked = list(np.argsort(-scores))
+        hits["answerable"] += 1
+        hits["retrieval_hit1"] += 0 in v.positives
+        hits["retrieval_hit5"] += bool(v.positives & set(range(5)))
+        hits["hit1"] += int(reranked[0]) in v.positives
+        hits["hit5"] += bool(v.positives & {int(i) for i in reranked[:5]})
+    n = max(hits["answerable"], 1)
+    a, u = np.array(best_answerable), np.array(best_unanswerable)
+    auc = float((a[:, None] > u[None, :]).mean()) if len(a) and len(u) else float("nan")
+    return {
+        "answerable": hits["answerable"], "unanswerable": len(u),
+        "retrieval_hit1": hits["retrieval_hit1"] / n, "retrieval_hit5": hits["retrieval_hit5"] / n,
+        "hit1": hits["hit1"] / n, "hit5": hits["hit5"] / n, "abstain_auc": auc,
+    }
+
+
+def _identity():
+    import torch
+
+    return torch.nn.Identity()
+
+
+def save(model, out: Path) -> None:
+    """fp16 on disk (~45 MB); answering runs it in fp32 on the CPU."""
+    out.mkdir(parents=True, exist_ok=True)
+    copy.deepcopy(model.model).to("cpu").half().save_pretrained(out, safe_serialization=True)
+    model.tokenizer.save_pretrained(out)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the training data folder (default ../shared/data/train)")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the weights go (default qa/models/reranker)")
+    p.add_argument("--init", default="default", help="starting weights: 'default' is the project's MiniLM embedder")
+    p.add_argument("--negatives", choices=["mined", "paragraph"], default="paragraph")
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--lr", type=float, default=3e-5)
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--max-length", type=int, default=128)
+    p.add_argument("--seed", type=int, default=SEED)
+    p.add_argument("--limit", type=int, default=0, help="use only this many questions (a quick smoke run)")
+    args = p.parse_args(argv)
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    from datasets import Dataset
+    from sentence_transformers.cross_encoder import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
+    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
+    from transformers import TrainerCallback, set_seed
+
+    from qa.embedding import model_path
+
+    set_seed(args.seed)
+    rng = random.Random(args.seed)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    init = model_path(args.init)
+    started = time.time()
+
+    questions, qnli = load_all(args.data)
+    held = validation_split(questions, args.seed)
+    if args.limit:
+        questions = rng.sample(questions, min(args.limit, len(questions)))
+        qnli = qnli[: args.limit // 4]
+    train_q = [q for q in questions if q.group not in held]
+    val_q = [q for q in questions if q.group in held]
+    # QNLI comes from SQuAD 1.1, whose dev articles are squad2-dev-half's: drop pairs from held-out ones
+    held_sentences = {s for q in val_q for s in q.paragraph}
+    qnli = [x for x in qnli if x[1] not in held_sentences]
+    retrieval = Retrieval(init, questions, article_pools(questions), device)
+    pairs = training_pairs(train_q, qnli, retrieval if args.negatives == "mined" else None, rng)
+    val = validation_questions(val_q, retrieval)
+    positives = sum(1 for *_, y in pairs if y > 0)
+    print(f"{len(train_q):,} training questions + {len(qnli):,} QNLI pairs -> {len(pairs):,} pairs ({positives:,} positive); "
+          f"validation: {len(val_q):,} questions from {len(held)} held-out articles; device {device}", flush=True)
+
+    # fp32 master weights whatever the checkpoint's dtype (transformers 5 keeps a checkpoint's fp16)
+    model = CrossEncoder(init, num_labels=1, max_length=args.max_length, device=device,
+                         model_kwargs={"dtype": torch.float32})
+    before = validate(model, val)
+    print("validation before training:", json.dumps({k: round(v, 4) for k, v in before.items()}), flush=True)
+
+    class KeepBest(TrainerCallback):
+        """Validate after each epoch; keep the weights of the best epoch (by reranked hit@1)."""
+
+        best: tuple[float, int] | None = None
+
+        def on_epoch_end(self, _args, state, control, **kwargs):
+            scores = validate(model, val)
+            epoch = round(state.epoch or 0)
+            print(f"validation after epoch {epoch}:", json.dumps({k: round(v, 4) for k, v in scores.items()}),
+                  f"({time.time() - started:.0f} s)", flush=True)
+            if self.best is None or scores["hit1"] > self.best[0]:
+                self.best = (scores["hit1"], epoch)
+                save(model, args.out)  # at once: a run cut short still leaves its best epoch
+            model.model.train()
+
+    keep = KeepBest()
+    dataset = Dataset.from_dict({
+        "question": [q for q, _, _ in pairs], "sentence": [s for _, s, _ in pairs], "label": [y for *_, y in pairs],
+    })
+    training_args = CrossEncoderTrainingArguments(
+        output_dir=str(Path(os.environ.get("TMPDIR", "/tmp")) / "reranker-run"),
+        num_train_epochs=args.epochs,
+        per_device_train_batch_size=args.batch,
+        learning_rate=args.lr,
+        warmup_ratio=0.1,
+        seed=args.seed,
+        bf16=device == "cuda",
+        logging_steps=200,
+        save_strategy="no",
+        report_to="none",
+        dataloader_num_workers=2 if device == "cuda" else 0,
+    )
+    trainer = CrossEncoderTrainer(
+        model=model, args=training_args, train_dataset=dataset, loss=BinaryCrossEntropyLoss(model), callbacks=[keep],
+    )
+    trainer.train()
+
+    assert keep.best is not None
+    hit1, epoch = keep.best
+    final = validate(CrossEncoder(str(args.out), device=device, model_kwargs={"dtype": torch.float32}), val)  # the weights as shipped
+    summary = {
+        "epoch_kept": epoch, "epochs": args.epochs, "negatives": args.negatives, "lr": args.lr, "batch": args.batch,
+        "max_length": args.max_length, "seed": args.seed, "pairs": len(pairs), "positives": positives,
+        "validation_before": before, "validation": final, "device": device,
+        "seconds": round(time.time() - started), "limit": args.limit,
+    }
+    (args.out / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"kept epoch {epoch} (validation hit@1 {hit1:.4f}); fp16 reload: {json.dumps(final)}")
+    print(f"wrote {args.out} in {time.time() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
