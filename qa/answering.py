@@ -1,12 +1,17 @@
 """From a question to quotes: retrieve sentences, score them, pick the quotes, cite them.
 
 Scoring (see docs/answering.md for the numbers behind it): each sentence has a vector pooled
-inside its chunk, so it carries its surroundings; the question is matched against those,
-with a bonus for sentences holding the kind of answer asked for, and the best five are
-reordered by rare-word overlap. A sentence of another article that says what a chosen quote
-says becomes another source of that quote rather than a quote of its own. A calibrated rule
-decides when the articles do not answer: then the closest passages are returned as
-`nearest`, labelled, never as an answer.
+inside its chunk, so it carries its surroundings; the question is matched against those, and
+the best few are read together with the question by the trained reranker (qa/reranker.py),
+whose logit and the vector score give each a probability of answering. A rule over those
+scores, fitted on held-out training data, decides when the articles do not answer: then the
+closest passages are returned as `nearest`, labelled, never as an answer. A sentence of
+another article that says what a chosen quote says becomes another source of that quote
+rather than a quote of its own.
+
+Without the reranker (`answer(..., rerank=False)`, kept for comparison and for speed) the vector
+score gets a bonus for sentences holding the kind of answer asked for, the best five are
+reordered by rare-word overlap, and a rule fitted on the dev sets decides abstention.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import lexical
+from .reranker import Reranker
 from .store import StoredIndex
 from .types import Citation, Source
 
@@ -44,8 +50,10 @@ class ScoredSentence:
     article: int
     start: int
     end: int
-    score: float
+    score: float          # P(answers) when reranked, else the vector score with bonuses
     overlap: float = 0.0  # rare-word overlap with the question; set for the top RERANK_TOP only
+    vector: float = 0.0   # cosine of the question and the sentence's in-context vector
+    logit: float = 0.0    # the reranker's logit, when reranked
 
 
 # What kind of answer a question asks for, and what a sentence holding one looks like.
@@ -83,8 +91,12 @@ def answer_kinds(question: str) -> list[str]:
     return [kind for kind, (asks, _) in ANSWER_KINDS.items() if asks.search(question)]
 
 
-def score_sentences(idx: StoredIndex, query: np.ndarray, question: str = "") -> list[ScoredSentence]:
+def score_sentences(
+    idx: StoredIndex, query: np.ndarray, question: str = "", reranker: Reranker | None = None
+) -> list[ScoredSentence]:
     """Candidate sentences for a unit query vector, best first."""
+    if reranker is not None:
+        return rerank(idx, search(idx, query, reranker.calibration.candidates), question, reranker)
     n = idx.sentence_index.ntotal
     if n == 0:
         return []
@@ -98,9 +110,55 @@ def score_sentences(idx: StoredIndex, query: np.ndarray, question: str = "") -> 
         if kinds:
             text = idx.text(article)[start:end]
             score += KIND_BONUS * sum(1 for looks in kinds if looks.search(text))
-        out.append(ScoredSentence(int(r), article, start, end, float(score)))
+        out.append(ScoredSentence(int(r), article, start, end, float(score), vector=float(score)))
     out.sort(key=lambda x: -x.score)
     return _rerank_by_overlap(idx, out, question)
+
+
+def search(idx: StoredIndex, query: np.ndarray, k: int) -> list[ScoredSentence]:
+    """The k sentences whose in-context vectors are closest to the query, best first."""
+    n = idx.sentence_index.ntotal
+    if n == 0:
+        return []
+    scores, rows = idx.sentence_index.search(query.reshape(1, -1), min(k, n))
+    out = []
+    for r, score in zip(rows[0], scores[0]):
+        if r >= 0:
+            start, end = int(idx.sentence_spans[r, 0]), int(idx.sentence_spans[r, 1])
+            out.append(ScoredSentence(int(r), int(idx.sentence_article[r]), start, end, float(score), vector=float(score)))
+    return out
+
+
+def rerank(idx: StoredIndex, candidates: list[ScoredSentence], question: str, reranker: Reranker) -> list[ScoredSentence]:
+    """The candidates read with the question by the reranker; score = P(the sentence answers it),
+    from the reranker's logit and the other features of candidate_features()."""
+    cal = reranker.calibration
+    texts = [idx.text(s.article)[s.start:s.end] for s in candidates]
+    logits = reranker.logits(question, texts)
+    out = []
+    for s, z, features in zip(candidates, logits, candidate_features(idx, question, texts, candidates, logits)):
+        p = _sigmoid(cal.fusion_bias + sum(w * f for w, f in zip(cal.fusion_weights, features)))
+        out.append(replace(s, score=p, logit=float(z), overlap=features[2]))
+    return sorted(out, key=lambda x: -x.score)
+
+
+def candidate_features(
+    idx: StoredIndex, question: str, texts: list[str], candidates: list[ScoredSentence], logits: np.ndarray
+) -> list[list[float]]:
+    """Per candidate: reranker logit, vector score, rare-word overlap with the question, and whether it
+    holds the kind of answer asked for (0 or 1). Their weights are fitted, not chosen."""
+    wanted = lexical.terms(question)
+    df = idx.document_frequencies(wanted)
+    n = len(idx.sentence_spans)
+    kinds = [ANSWER_KINDS[k][1] for k in answer_kinds(question)]
+    return [
+        [float(z), s.vector, lexical.coverage(wanted, text, df, n), float(any(k.search(text) for k in kinds))]
+        for s, z, text in zip(candidates, logits, texts)
+    ]
+
+
+def _sigmoid(z: float) -> float:
+    return 1 / (1 + math.exp(-max(-60.0, min(60.0, z))))
 
 
 def _rerank_by_overlap(idx: StoredIndex, ranked: list[ScoredSentence], question: str) -> list[ScoredSentence]:
@@ -147,15 +205,33 @@ def abstention_features(idx: StoredIndex, question: str, ranked: list[ScoredSent
     return [best, best - head[-1].score, mention_coverage(idx, question, ranked), overlap[0], max(overlap)]
 
 
-def unanswerable_probability(idx: StoredIndex, question: str, ranked: list[ScoredSentence]) -> float:
+def reranked_abstention_features(idx: StoredIndex, question: str, ranked: list[ScoredSentence]) -> list[float]:
+    """Best logit, its lead over the second, how many candidates the reranker believes (P >= 0.5),
+    name coverage, and the best vector score."""
+    logits = sorted((s.logit for s in ranked), reverse=True)
+    second = logits[1] if len(logits) > 1 else logits[0] - 1.0
+    return [
+        logits[0], logits[0] - second, float(sum(s.score >= 0.5 for s in ranked)),
+        mention_coverage(idx, question, ranked), max(s.vector for s in ranked),
+    ]
+
+
+def unanswerable_probability(
+    idx: StoredIndex, question: str, ranked: list[ScoredSentence], reranker: Reranker | None = None
+) -> float:
     if not ranked:
         return 1.0
-    z = ABSTAIN_BIAS + sum(w * f for w, f in zip(ABSTAIN_WEIGHTS, abstention_features(idx, question, ranked)))
-    return 1 / (1 + math.exp(-z))
+    if reranker is not None:
+        cal = reranker.calibration
+        weights, bias, features = cal.abstain_weights, cal.abstain_bias, reranked_abstention_features(idx, question, ranked)
+    else:
+        weights, bias, features = ABSTAIN_WEIGHTS, ABSTAIN_BIAS, abstention_features(idx, question, ranked)
+    return _sigmoid(bias + sum(w * f for w, f in zip(weights, features)))
 
 
-def is_answered(idx: StoredIndex, question: str, ranked: list[ScoredSentence]) -> bool:
-    return unanswerable_probability(idx, question, ranked) < ABSTAIN_AT
+def is_answered(idx: StoredIndex, question: str, ranked: list[ScoredSentence], reranker: Reranker | None = None) -> bool:
+    cut = reranker.calibration.abstain_at if reranker is not None else ABSTAIN_AT
+    return unanswerable_probability(idx, question, ranked, reranker) < cut
 
 
 @dataclass(frozen=True)
@@ -169,7 +245,13 @@ class Quote:
 Encoder = Callable[[list[str]], np.ndarray]
 
 
-def select_quotes(idx: StoredIndex, ranked: list[ScoredSentence], limit: int, encode: Encoder | None = None) -> list[Quote]:
+def select_quotes(
+    idx: StoredIndex,
+    ranked: list[ScoredSentence],
+    limit: int,
+    encode: Encoder | None = None,
+    keep_within: float = KEEP_WITHIN,
+) -> list[Quote]:
     """The best sentence and those close to it, distinct, adjacent ones of one article merged.
     A candidate saying what a picked quote says, in another article, joins that quote as another
     source instead of taking a place of its own; all candidates are looked at for that.
@@ -177,7 +259,7 @@ def select_quotes(idx: StoredIndex, ranked: list[ScoredSentence], limit: int, en
     if not ranked:
         return []
     best = max(s.score for s in ranked[:RERANK_TOP])
-    if best <= 0:  # nothing is even loosely related: no passage is worth showing
+    if max(s.vector for s in ranked) <= 0:  # nothing is even loosely related: no passage is worth showing
         return []
     same_fact = _SameFact(idx, ranked, encode)
     picked: list[int] = []  # positions in `ranked`
@@ -195,7 +277,7 @@ def select_quotes(idx: StoredIndex, ranked: list[ScoredSentence], limit: int, en
 
     for i, s in enumerate(ranked):  # the quotes; the first in rank order always, though the
         # rare-word rerank may have lifted it over sentences with higher vector scores
-        if len(picked) < limit and (not picked or s.score >= best * KEEP_WITHIN) and quotable(i):
+        if len(picked) < limit and (not picked or s.score >= best * keep_within) and quotable(i):
             same = same_fact.of(i, picked, also)
             if same is None:
                 picked.append(i)

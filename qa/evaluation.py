@@ -99,7 +99,7 @@ def first_hit(a: Answer, spans: list[tuple[str, int, int]]) -> int | None:
     return None
 
 
-def evaluate(questions_path: str | Path, index: str | Path | None = None, *, k: int = 5) -> EvalReport:
+def evaluate(questions_path: str | Path, index: str | Path | None = None, *, k: int = 5, rerank: bool = True) -> EvalReport:
     questions = load_questions(Path(questions_path))
     idx = open_index(index)
 
@@ -107,12 +107,12 @@ def evaluate(questions_path: str | Path, index: str | Path | None = None, *, k: 
         meta = idx.by_id.get(article_id)
         return idx.text(meta.row) if meta else ""
 
-    answer(questions[0]["question"], index=index, k=k) if questions else None  # warm: latency is per question
+    answer(questions[0]["question"], index=index, k=k, rerank=rerank) if questions else None  # warm: latency is per question
     ranks, latencies, failures = [], [], []
     verbatim_ok = verbatim_all = 0
     abstained_unanswerable = abstained_answerable = unanswerable = 0
     for q in questions:
-        a = answer(q["question"], index=index, k=k)
+        a = answer(q["question"], index=index, k=k, rerank=rerank)
         latencies.append(a.timings_ms["total"])
         for c in (s for c in a.citations + a.nearest for s in c.sources()):
             verbatim_all += 1

@@ -46,6 +46,15 @@ def ensure_index(index: Path, source: Path) -> None:
         print(rebuild(source, index, progress=True).summary(), flush=True)
 
 
+def warm_up(index: Path) -> None:
+    """Load the index, the embedder and the reranker, and answer once: the first question asked in
+    the browser is then as fast as the later ones."""
+    try:
+        answer(EXAMPLES[0], index)
+    except QAError:
+        pass  # an empty index: the chat says what to do when asked
+
+
 def build_app(index: str | Path | None = None, source: str | Path | None = None) -> gr.Blocks:
     index_dir = config.resolve_index(index)
     source_dir = config.resolve_source(source)
@@ -135,6 +144,7 @@ def launch(*, index=None, source=None, host: str = "127.0.0.1", port: int = 7860
     index_dir = config.resolve_index(index)
     source_dir = config.resolve_source(source)
     ensure_index(index_dir, source_dir)
+    warm_up(index_dir)
     app = build_app(index_dir, source_dir)
     app.queue(default_concurrency_limit=8)
     app.launch(server_name=host, server_port=port, share=share, css=CSS, footer_links=[])

@@ -1,0 +1,71 @@
+"""The shipped answer reranker: real weights from the package, real scoring, and what answering does with it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from qa import ModelError, answer, article_text
+from qa.reranker import MODEL_DIR, Reranker, load_reranker
+
+
+def test_weights_model_card_and_calibration_ship_inside_the_package():
+    files = {p.name for p in MODEL_DIR.iterdir()}
+    assert {"model.safetensors", "config.json", "tokenizer.json", "calibration.json", "README.md"} <= files
+    assert (MODEL_DIR / "model.safetensors").stat().st_size < 50 * 1024 * 1024
+    card = (MODEL_DIR / "README.md").read_text()
+    for needed in ("CC BY-SA 4.0", "Apache-2.0", "train/reranker.py", "hit@1"):
+        assert needed in card
+    pyproject = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
+    assert '"models/reranker/*"' in pyproject  # `pip install .` carries them as package data
+
+
+def test_a_sentence_that_answers_outscores_one_that_only_shares_the_words():
+    reranker = load_reranker()
+    question = "What did the council decide about the library?"
+    answers = "The council voted on Monday to keep the library open on Saturdays."
+    shares_words = "Council members said the library question would be discussed another time."
+    unrelated = "Heavy rain is expected across the valley on Thursday."
+    logits = reranker.logits(question, [unrelated, shares_words, answers])
+    assert logits[2] > logits[1] > logits[0]
+    assert load_reranker() is reranker  # loaded once per process
+    assert reranker.logits(question, []).shape == (0,)
+
+
+def test_flagship_question_quotes_putins_own_conditions_first(seed_index):
+    a = answer("what conditions did Putin set?", index=seed_index)
+    assert a.found
+    first = a.citations[0].quote
+    # Zelenskyy's complaint about "unacceptable conditions" shares the words; it must not come first
+    assert "Zelensk" not in first and "unacceptable" not in first
+    assert "Putin" in first or "Russian leader" in first
+    assert any(word in first for word in ("condition", "If they", "set out"))
+
+
+def test_reranked_scores_are_probabilities_and_timed(seed_index):
+    a = answer("what conditions did Putin set?", index=seed_index)
+    assert all(0.0 < c.score < 1.0 for c in a.citations)
+    assert a.citations[0].score == max(c.score for c in a.citations)
+    assert {"embed", "rank", "select", "total"} <= set(a.timings_ms)
+
+
+def test_without_the_reranker_answers_still_cite_verbatim(seed_index):
+    a = answer("what conditions did Putin set?", index=seed_index, rerank=False)
+    assert a.found and a.citations
+    for c in a.citations:
+        assert c.quote == article_text(c.article_id, index=seed_index)[c.start:c.end]
+
+
+def test_damaged_reranker_files_give_one_clear_error(tmp_path):
+    broken = tmp_path / "reranker"
+    shutil.copytree(MODEL_DIR, broken)
+    (broken / "calibration.json").write_text(json.dumps({"logit_weight": 1.0}))
+    with pytest.raises(ModelError, match="cannot load the answer reranker.*reinstall"):
+        Reranker(broken)
+    (broken / "model.safetensors").write_bytes(b"not weights")
+    with pytest.raises(ModelError) as info:
+        Reranker(broken)
+    assert "\n" not in str(info.value)
