@@ -97,20 +97,13 @@ def score_sentences(
     """Candidate sentences for a unit query vector, best first."""
     if reranker is not None:
         return rerank(idx, search(idx, query, reranker.calibration.candidates), question, reranker)
-    n = idx.sentence_index.ntotal
-    if n == 0:
-        return []
-    scores, rows = idx.sentence_index.search(query.reshape(1, -1), min(SENTENCE_CANDIDATES, n))
     kinds = [ANSWER_KINDS[k][1] for k in answer_kinds(question)]
-    out = []
-    for r, score in zip(rows[0], scores[0]):
-        if r < 0:
-            continue
-        article, start, end = int(idx.sentence_article[r]), int(idx.sentence_spans[r, 0]), int(idx.sentence_spans[r, 1])
-        if kinds:
-            text = idx.text(article)[start:end]
-            score += KIND_BONUS * sum(1 for looks in kinds if looks.search(text))
-        out.append(ScoredSentence(int(r), article, start, end, float(score), vector=float(score)))
+    out = search(idx, query, SENTENCE_CANDIDATES)
+    if kinds:
+        out = [
+            replace(s, score=s.score + KIND_BONUS * sum(1 for looks in kinds if looks.search(idx.text(s.article)[s.start:s.end])))
+            for s in out
+        ]
     out.sort(key=lambda x: -x.score)
     return _rerank_by_overlap(idx, out, question)
 
