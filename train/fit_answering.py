@@ -10,7 +10,9 @@ articles do not answer (the "not covered" kind), beside SQuAD 2.0's unanswerable
 - how many vector candidates to rerank (the fewest within half a point of the best hit@5),
 - P(answers) from the reranker's logit and the vector score (logistic regression, per sentence),
 - abstention: logistic regression over `reranked_abstention_features`, cut where at most 5% of the
-  answerable held-out questions of each source (SQuAD, SelQA) would be abstained on,
+  answerable held-out questions of each group would be abstained on: each source (SQuAD, SelQA), and
+  the paraphrased third (the questions sharing fewest rare words with their answer sentence; news
+  readers paraphrase more than these crowd workers did),
 - how many quotes to show (`keep_within`).
 """
 
@@ -33,11 +35,11 @@ sys.path.insert(0, str(ROOT / "train"))
 from reranker import DEFAULT_DATA, SEED, load_all, validation_split  # noqa: E402
 
 from qa import open_index, rebuild  # noqa: E402
-from qa import answering  # noqa: E402
+from qa import answering, lexical  # noqa: E402
 from qa.api import embedder_for  # noqa: E402
 from qa.reranker import MODEL_DIR, Calibration, Reranker  # noqa: E402
 
-CANDIDATE_CHOICES = (10, 15, 20, 30)
+CANDIDATE_CHOICES = (10, 15, 20, 30, 40)
 FALSE_ABSTAIN = 0.05
 KEEP_WITHIN = 0.5  # provisional only; fitted below
 FEATURES = ("logit", "cosine", "overlap", "kind")  # answering.candidate_features(), in order
@@ -157,10 +159,14 @@ def main() -> None:
         cols = ABSTAIN_SUBSETS[columns]
         abstain = LogisticRegression(class_weight="balanced", max_iter=1000).fit(fx[:, cols], fy)
         prob = abstain.predict_proba(fx[:, cols])[:, 1]
-        # at most FALSE_ABSTAIN of the answerable questions of each source (SQuAD, SelQA): the cut must
-        # hold across a shift of domain, as it must between Wikipedia and news
-        cuts = {src: float(np.quantile(prob[~fy & (sources == src)], 1 - FALSE_ABSTAIN)) for src in sorted(set(sources[~fy]))}
-        print("  cut for each source at", FALSE_ABSTAIN, "false-abstain:", {k: round(v, 3) for k, v in cuts.items()})
+        # at most FALSE_ABSTAIN of the answerable questions of each group: each source (SQuAD, SelQA), and
+        # the paraphrased third. The cut must hold across shifts of domain and wording, as between
+        # Wikipedia and news, and between crowd workers looking at the paragraph and a news reader.
+        groups = {src: ~fy & (sources == src) for src in sorted(set(sources[~fy]))}
+        overlap = np.array([_answer_overlap(idx, q) if q["answerable"] else np.nan for q in questions])
+        groups["paraphrased"] = ~fy & (overlap <= np.nanquantile(overlap, 1 / 3))
+        cuts = {name: float(np.quantile(prob[sel], 1 - FALSE_ABSTAIN)) for name, sel in groups.items()}
+        print("  cut for each group at", FALSE_ABSTAIN, "false-abstain:", {k: round(v, 3) for k, v in cuts.items()})
         cut = max(cuts.values())
         abstain_weights = [0.0] * fx.shape[1]  # a feature left out weighs nothing
         for c, w in zip(cols, abstain.coef_[0]):
@@ -170,8 +176,8 @@ def main() -> None:
         for kind in ("near miss", "not covered"):
             sel = np.array([q["kind"] == kind for q in questions])
             print(f"  abstains on {np.mean(prob[sel] >= cut):.2f} of '{kind}' questions")
-        for src in cuts:
-            print(f"  abstains on {np.mean(prob[~fy & (sources == src)] >= cut):.3f} of answerable {src} questions")
+        for name, sel in groups.items():
+            print(f"  abstains on {np.mean(prob[sel] >= cut):.3f} of answerable {name} questions")
 
         # 3. how many quotes to show: further quotes need keep_within x the first one's P(answers);
         # the largest share that still finds the evidence as often as five quotes would, within a point
@@ -206,6 +212,12 @@ def _shifted_false_abstain(fx: np.ndarray, fy: np.ndarray, sources: np.ndarray, 
         cut = np.quantile(model.predict_proba(fx[here & ~fy][:, cols])[:, 1], 1 - FALSE_ABSTAIN)
         worst = max(worst, float(np.mean(model.predict_proba(fx[there & ~fy][:, cols])[:, 1] >= cut)))
     return worst
+
+
+def _answer_overlap(idx, q: dict) -> float:
+    """Share of the question's rare-word weight its answer sentence holds: low for a paraphrase."""
+    wanted = lexical.terms(q["question"])
+    return lexical.coverage(wanted, q["answers"][0], idx.document_frequencies(wanted), len(idx.sentence_spans))
 
 
 def _answers(sentence: str, answers: list[str]) -> bool:
