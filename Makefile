@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh machine:
 #   make chat   build the index from seeds/ if there is none, then open the chat on 127.0.0.1:7860
-#   make test   run the test suite (real model, real FAISS index, real browser)
+#   make test   run the test suite (real model, real FAISS index, real browser, a real local Ray)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,ray]'
 	touch $@
 
 chromium:

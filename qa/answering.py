@@ -113,7 +113,7 @@ def search(idx: StoredIndex, query: np.ndarray, k: int) -> list[ScoredSentence]:
     n = idx.sentence_index.ntotal
     if n == 0:
         return []
-    scores, rows = idx.sentence_index.search(query.reshape(1, -1), min(k, n))
+    scores, rows = idx.search(query.reshape(1, -1), min(k, n))
     out = []
     for r, score in zip(rows[0], scores[0]):
         if r >= 0:

@@ -1,7 +1,8 @@
 """`rebuild()`: from a source of articles to a new index generation.
 
 Incremental by default: an article whose id and content hash match the current index
-keeps its chunks and vectors; only new or changed articles are split and embedded.
+keeps its chunks and vectors; only new or changed articles are split and embedded, in this
+process or, with `ray=`, on a Ray cluster (qa/ray_build.py).
 """
 
 from __future__ import annotations
@@ -29,7 +30,12 @@ def rebuild(
     full: bool = False,
     index_type: str = "auto",
     progress: bool = False,
+    ray: str | bool | None = None,
 ) -> RebuildStats:
+    """Build or update the index at `index` from the articles at `source`.
+
+    `ray`: embed on Ray instead of in this process. True (or "") starts a local Ray on this
+    machine, or joins $RAY_ADDRESS; "auto" or "ray://HOST:PORT" joins that cluster."""
     started = time.perf_counter()
     source_path = config.resolve_source(source)
     index_dir = config.resolve_index(index)
@@ -72,12 +78,18 @@ def rebuild(
             m = previous.manifest["counts"]
             return RebuildStats(str(index_dir), m["articles"], m["chunks"], m["sentences"], **stats,
                                 seconds=round(time.perf_counter() - started, 3))
-        if fresh:
+        if fresh and ray not in (None, False):
+            from .ray_build import embed_on_ray
+
+            address = None if ray is True else ray
+            vectors, manifest = embed_on_ray(model, [(a, d) for _, a, d in fresh], address, progress)
+        elif fresh:
             embedder = load_embedder(model)
-            vectors = _embed(embedder, [(a, d) for _, a, d in fresh], progress)
+            vectors = embed_articles(embedder, [(a, d) for _, a, d in fresh], progress)
+            manifest = _manifest(embedder)
+        if fresh:
             for (slot, _, _), entry in zip(fresh, vectors):
                 entries[slot] = entry
-            manifest = _manifest(embedder)
         else:  # only removals or metadata edits: no model needed
             manifest = {**previous.manifest, "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         done = [e for e in entries if e is not None]
@@ -158,7 +170,8 @@ def _split(embedder: Embedder, text: str) -> tuple[list[chunking.Span], list[chu
     return sentences, chunking.fit_to_embedder(chunks, sentences, text, embedder.count_tokens, limit)
 
 
-def _embed(embedder: Embedder, items: list[tuple[Article, str]], progress: bool) -> list[ArticleEntry]:
+def embed_articles(embedder: Embedder, items: list[tuple[Article, str]], progress: bool) -> list[ArticleEntry]:
+    """Split and embed articles (each with its content hash): the one step a Ray build distributes."""
     if not items:
         return []
     from tqdm import tqdm

@@ -45,14 +45,20 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @index_option
 @click.option("--model", default=config.DEFAULT_MODEL, show_default=True, help="Sentence-transformers model name or path.")
 @click.option("--full", is_flag=True, help="Re-embed every article, not only new and changed ones.")
-@click.option("--index-type", default="auto", show_default=True, type=click.Choice(["auto", "flat", "ivf", "hnsw"]),
-              help="FAISS index type; auto is exact search up to 250,000 vectors, IVF beyond.")
+@click.option("--index-type", default="auto", show_default=True, type=click.Choice(["auto", "flat", "ivf", "ivfpq", "hnsw"]),
+              help="FAISS index type; auto is exact search up to 250,000 vectors, IVF up to 1M, "
+                   "IVF-PQ (re-scored from disk) beyond.")
+@click.option("--ray", "ray", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
+              help="Embed on Ray: alone, a local Ray on this machine (or $RAY_ADDRESS); 'auto' or ray://HOST:PORT "
+                   "joins that cluster. Needs pip install 'article-qa[ray]'.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def rebuild(source: str | None, index: str | None, model: str, full: bool, index_type: str, as_json: bool) -> None:
+def rebuild(source: str | None, index: str | None, model: str, full: bool, index_type: str, ray: str | None,
+            as_json: bool) -> None:
     """Build or update the index from a folder of articles."""
     from .build import rebuild as run_rebuild
 
-    stats = run_rebuild(source, index, model=model, full=full, index_type=index_type, progress=not as_json)
+    stats = run_rebuild(source, index, model=model, full=full, index_type=index_type, progress=not as_json,
+                        ray=True if ray == "" else ray)
     click.echo(json.dumps(stats.to_dict(), indent=2) if as_json else stats.summary())
 
 

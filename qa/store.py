@@ -273,6 +273,11 @@ class StoredIndex:
             self._texts[article_row] = text
         return text
 
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and sentence rows of the k nearest sentence vectors to each query row."""
+        info = self.manifest.get("index_type", {}).get("sentences", {})
+        return vector_index.search(self.sentence_index, info, self.vectors("sentences"), queries, k)
+
     def vectors(self, kind: str) -> np.ndarray:
         """The stored unit vectors ("chunks" or "sentences"), memory-mapped once."""
         cache = self.__dict__.setdefault("_vectors", {})

@@ -3,7 +3,10 @@
 Exact search (flat inner product) while it is fast: up to FLAT_MAX vectors it costs under
 ~20 ms a query on 2 cores. Beyond, an IVF index whose `nprobe` is the smallest that finds
 >= TARGET_RECALL of the exact top 10 on probe queries (stored vectors plus noise, re-normed,
-about as far from their neighbours as real questions are). HNSW is there on request.
+about as far from their neighbours as real questions are). Past IVF_MAX vectors, whose float32
+copies would not fit a query machine's memory, IVF-PQ: 48-byte codes in memory, and the best
+RESCORE x k of its candidates re-scored exactly from the full vectors, memory-mapped from disk
+(sentences.npy), so recall stays where IVF's is. HNSW is there on request.
 """
 
 from __future__ import annotations
@@ -13,10 +16,14 @@ from typing import Any
 
 import numpy as np
 
-INDEX_TYPES = ("auto", "flat", "ivf", "hnsw")
+INDEX_TYPES = ("auto", "flat", "ivf", "ivfpq", "hnsw")
 FLAT_MAX = 250_000
+IVF_MAX = 1_000_000   # 1.5 GB of float32 vectors at 384-d: beyond, compressed codes
+PQ_BYTES = 48         # bytes per compressed vector (8-bit codes of 8-d pieces at 384-d)
+RESCORE = 10          # candidates re-scored exactly from disk, per result asked for
 TARGET_RECALL = 0.95
 PROBE_QUERIES = 200
+ADD_BATCH = 200_000
 
 
 def choose(index_type: str, n: int) -> str:
@@ -24,7 +31,7 @@ def choose(index_type: str, n: int) -> str:
         raise ValueError(f"index type {index_type!r} is not one of {', '.join(INDEX_TYPES)}")
     if index_type != "auto":
         return index_type
-    return "flat" if n <= FLAT_MAX else "ivf"
+    return "flat" if n <= FLAT_MAX else "ivf" if n <= IVF_MAX else "ivfpq"
 
 
 def build(vectors: np.ndarray, index_type: str) -> tuple[Any, dict[str, Any]]:
@@ -44,17 +51,43 @@ def build(vectors: np.ndarray, index_type: str) -> tuple[Any, dict[str, Any]]:
         knob = "efSearch"
         settings = [16, 32, 64, 128, 256, 512]
     else:
-        nlist = max(64, int(4 * math.sqrt(n)))
-        quantizer = faiss.IndexFlatIP(dim)
-        index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        if kind == "ivfpq":
+            # fewer lists than IVF-Flat's: k-means over 10^7 vectors must stay minutes on a few cores
+            nlist = max(64, int(math.sqrt(n)))
+            pieces = PQ_BYTES if dim % PQ_BYTES == 0 else dim // 8
+            index = faiss.index_factory(dim, f"IVF{nlist},PQ{pieces}", faiss.METRIC_INNER_PRODUCT)
+        else:
+            nlist = max(64, int(4 * math.sqrt(n)))
+            index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
         rng = np.random.default_rng(0)
-        sample = vectors[rng.choice(n, size=min(n, 40 * nlist), replace=False)]
-        index.train(np.ascontiguousarray(sample))
-        index.add(vectors)
+        # 40 per list for k-means; PQ's 256 codes per piece want at least ~40 points each as well
+        wanted = 40 * nlist if kind == "ivf" else max(40 * nlist, 64 * 256)
+        sample = vectors[np.sort(rng.choice(n, size=min(n, wanted), replace=False))]
+        index.train(np.ascontiguousarray(sample, dtype=np.float32))
+        for lo in range(0, n, ADD_BATCH):  # in slices: `vectors` may be memory-mapped and larger than memory
+            index.add(np.ascontiguousarray(vectors[lo:lo + ADD_BATCH], dtype=np.float32))
         knob = "nprobe"
         settings = [s for s in (4, 8, 16, 32, 64, 128, 256) if s <= nlist] or [nlist]
-    value, recall = _tune(index, vectors, knob, settings)
-    return index, {"type": kind, "vectors": n, knob: value, "recall_at_10": round(recall, 4)}
+    info = {"type": kind, "vectors": n}
+    value, recall = _tune(index, info, vectors, knob, settings)
+    return index, {**info, knob: value, "recall_at_10": round(recall, 4)}
+
+
+def search(index: Any, info: dict[str, Any], vectors: np.ndarray, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Scores and rows of the k nearest stored vectors to each query row (rows -1 where none). For
+    compressed codes, the RESCORE x k best by code are re-scored with their full vectors from disk."""
+    k = min(k, index.ntotal)
+    if info.get("type") != "ivfpq":
+        return index.search(query, k)
+    _, rows = index.search(query, min(k * RESCORE, index.ntotal))
+    scores = np.full((len(query), k), -np.inf, np.float32)
+    best = np.full((len(query), k), -1, np.int64)
+    for q, found in enumerate(rows):
+        found = np.sort(found[found >= 0])  # ascending rows: reads from the memory map in file order
+        exact = np.asarray(vectors[found], dtype=np.float32) @ query[q]
+        top = np.argsort(-exact)[:k]
+        scores[q, :len(top)], best[q, :len(top)] = exact[top], found[top]
+    return scores, best
 
 
 def configure(index: Any, info: dict[str, Any]) -> None:
@@ -65,23 +98,33 @@ def configure(index: Any, info: dict[str, Any]) -> None:
         index.hnsw.efSearch = int(info["efSearch"])
 
 
-def _tune(index: Any, vectors: np.ndarray, knob: str, settings: list[int]) -> tuple[int, float]:
-    import faiss
-
+def _tune(index: Any, info: dict[str, Any], vectors: np.ndarray, knob: str, settings: list[int]) -> tuple[int, float]:
     rng = np.random.default_rng(1)
-    picks = vectors[rng.choice(len(vectors), size=min(PROBE_QUERIES, len(vectors)), replace=False)]
+    picks = np.asarray(vectors[np.sort(rng.choice(len(vectors), size=min(PROBE_QUERIES, len(vectors)), replace=False))])
     # Noise of norm ~1.2 leaves a probe at cosine ~0.65 from its source, about where real questions
     # sit from their best sentence; nearer probes would overstate recall.
     noisy = picks + rng.normal(scale=1.2 / math.sqrt(vectors.shape[1]), size=picks.shape).astype(np.float32)
     queries = np.ascontiguousarray(noisy / np.linalg.norm(noisy, axis=1, keepdims=True), dtype=np.float32)
-    exact = faiss.IndexFlatIP(vectors.shape[1])
-    exact.add(vectors)
-    _, truth = exact.search(queries, 10)
+    truth = _exact_top10(vectors, queries)
     recall = 0.0
     for value in settings:
         configure(index, {knob: value})
-        _, found = index.search(queries, 10)
+        _, found = search(index, info, vectors, queries, 10)
         recall = float(np.mean([len(set(t) & set(f)) / 10 for t, f in zip(truth, found)]))
         if recall >= TARGET_RECALL:
             return value, recall
     return settings[-1], recall
+
+
+def _exact_top10(vectors: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """The exact 10 nearest rows for each query, reading `vectors` (possibly memory-mapped) in slices."""
+    best_scores = np.full((len(queries), 0), -np.inf, np.float32)
+    best_rows = np.zeros((len(queries), 0), np.int64)
+    for lo in range(0, len(vectors), ADD_BATCH):
+        scores = queries @ np.asarray(vectors[lo:lo + ADD_BATCH], dtype=np.float32).T
+        top = np.argpartition(-scores, min(10, scores.shape[1] - 1), axis=1)[:, :10]
+        best_scores = np.hstack([best_scores, np.take_along_axis(scores, top, 1)])
+        best_rows = np.hstack([best_rows, top + lo])
+        keep = np.argsort(-best_scores, axis=1)[:, :10]
+        best_scores, best_rows = np.take_along_axis(best_scores, keep, 1), np.take_along_axis(best_rows, keep, 1)
+    return best_rows

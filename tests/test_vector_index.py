@@ -19,11 +19,12 @@ def clustered(n: int, dim: int = 64, seed: int = 0) -> np.ndarray:
 def test_auto_is_exact_while_small_and_approximate_beyond():
     assert vector_index.choose("auto", 10_000) == "flat"
     assert vector_index.choose("auto", vector_index.FLAT_MAX + 1) == "ivf"
-    with pytest.raises(ValueError, match="auto, flat, ivf, hnsw"):
+    assert vector_index.choose("auto", vector_index.IVF_MAX + 1) == "ivfpq"
+    with pytest.raises(ValueError, match="auto, flat, ivf, ivfpq, hnsw"):
         vector_index.choose("annoy", 10)
 
 
-@pytest.mark.parametrize("kind, knob", [("ivf", "nprobe"), ("hnsw", "efSearch")])
+@pytest.mark.parametrize("kind, knob", [("ivf", "nprobe"), ("ivfpq", "nprobe"), ("hnsw", "efSearch")])
 def test_approximate_indexes_are_tuned_to_the_target_recall(kind, knob):
     vectors = clustered(20_000)
     index, info = vector_index.build(vectors, kind)
@@ -39,7 +40,7 @@ def test_approximate_indexes_are_tuned_to_the_target_recall(kind, knob):
     exact = faiss.IndexFlatIP(vectors.shape[1])
     exact.add(vectors)
     _, truth = exact.search(queries, 10)
-    _, found = index.search(queries, 10)
+    _, found = vector_index.search(index, info, vectors, queries, 10)
     assert np.mean([len(set(t) & set(f)) / 10 for t, f in zip(truth, found)]) >= 0.9
 
 
@@ -53,3 +54,16 @@ def test_manifest_records_the_choice_and_a_new_type_rebuilds(tmp_path, seed_copy
     rebuild(source=seed_copy, index=index, index_type="hnsw")
     assert store.current_generation(index) != gen
     assert answer("what conditions did Putin set?", index=index).found
+
+
+def test_compressed_codes_are_rescored_exactly_from_the_vectors_on_disk(tmp_path):
+    vectors = clustered(20_000)
+    np.save(tmp_path / "v.npy", vectors)
+    on_disk = np.load(tmp_path / "v.npy", mmap_mode="r")
+    index, info = vector_index.build(on_disk, "ivfpq")
+    assert info["type"] == "ivfpq" and info["recall_at_10"] >= vector_index.TARGET_RECALL
+    query = vectors[7:8]
+    scores, rows = vector_index.search(index, info, on_disk, query, 5)
+    assert rows[0, 0] == 7 and scores[0, 0] == pytest.approx(1.0, abs=1e-5)  # exact scores, not code estimates
+    assert np.allclose(scores[0], vectors[rows[0]] @ query[0], atol=1e-6)
+    assert list(scores[0]) == sorted(scores[0], reverse=True)
