@@ -110,7 +110,7 @@ def score_sentences(
 
 def search(idx: StoredIndex, query: np.ndarray, k: int) -> list[ScoredSentence]:
     """The k sentences whose in-context vectors are closest to the query, best first."""
-    n = idx.sentence_index.ntotal
+    n = len(idx.sentence_spans)
     if n == 0:
         return []
     scores, rows = idx.search(query.reshape(1, -1), min(k, n))

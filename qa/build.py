@@ -7,6 +7,7 @@ process or, with `ray=`, on a Ray cluster (qa/ray_build.py).
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from importlib import metadata
@@ -47,20 +48,30 @@ def rebuild(
     with store.rebuild_lock(index_dir):
         current = _current(index_dir)
         previous = None if full or current is None or not _reusable(current, model) else current
-        old = {a.id: a for a in current.articles} if current else {}
+        live = current.live_articles if current else []
+        old = {a.id: a for a in live}
         # Vectors are keyed by text: an article renamed, or the same text under another id, is not embedded again.
-        old_by_text = {a.text_hash: a.row for a in previous.articles if a.text_of == a.row} if previous else {}
-        added, updated, unchanged = [], [], 0
+        old_by_text = {a.text_hash: a.row for a in live if a.text_of == a.row} if previous else {}
+        digests = [(store.content_hash(a), store.text_hash(a.text)) for a in articles]
+        changed = [a.id not in old or old[a.id].hash != d for a, (d, _) in zip(articles, digests)]
+        added = [a.id for a, c in zip(articles, changed) if c and a.id not in old]
+        updated = [a.id for a, c in zip(articles, changed) if c and a.id in old]
+        kept = {a.id for a in articles}
+        removed = [a.id for a in live if a.id not in kept]
+        stats = dict(added=added, updated=updated, removed=removed, unchanged=len(articles) - sum(changed), skipped=skipped)
+        same_type = current is not None and current.manifest.get("index_type", {}).get("requested") == index_type
+        if previous and same_type and not (added or updated or removed):
+            m = previous.manifest["counts"]
+            return RebuildStats(str(index_dir), m["articles"], m["chunks"], m["sentences"], **stats,
+                                seconds=round(time.perf_counter() - started, 3))
+        deleted = [old[i].row for i in updated + removed]
+        append = previous is not None and same_type and _appends(previous, deleted, sum(changed))
         entries: list[ArticleEntry | None] = []
         fresh: list[tuple[int, Article, str]] = []
         canonical: dict[str, str] = {}  # text hash -> id of the first article with that text
-        for article in articles:
-            digest, text_digest = store.content_hash(article), store.text_hash(article.text)
-            meta = old.get(article.id)
-            if meta and meta.hash == digest:
-                unchanged += 1
-            else:
-                (updated if meta else added).append(article.id)
+        for article, (digest, text_digest), is_changed in zip(articles, digests, changed):
+            if append and not is_changed:
+                continue  # stays where it is, in the segment that holds it
             if text_digest in canonical:
                 entries.append(store.alias_entry(article, digest, canonical[text_digest]))
                 continue
@@ -70,14 +81,6 @@ def rebuild(
             else:
                 entries.append(None)
                 fresh.append((len(entries) - 1, article, digest))
-        kept = {a.id for a in articles}
-        removed = [a.id for a in (current.articles if current else []) if a.id not in kept]
-        stats = dict(added=added, updated=updated, removed=removed, unchanged=unchanged, skipped=skipped)
-        same_type = current is not None and current.manifest.get("index_type", {}).get("requested") == index_type
-        if previous and same_type and not (added or updated or removed):
-            m = previous.manifest["counts"]
-            return RebuildStats(str(index_dir), m["articles"], m["chunks"], m["sentences"], **stats,
-                                seconds=round(time.perf_counter() - started, 3))
         if fresh and ray not in (None, False):
             from .ray_build import embed_on_ray
 
@@ -92,16 +95,40 @@ def rebuild(
                 entries[slot] = entry
         else:  # only removals or metadata edits: no model needed
             manifest = {**previous.manifest, "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+            manifest = {k: v for k, v in manifest.items() if k not in ("segments", "counts", "index_type")}
         done = [e for e in entries if e is not None]
-        store.write_generation(index_dir, done, manifest, index_type=index_type)
+        if append:
+            gen = store.append_generation(index_dir, previous, done, deleted, manifest)
+        else:
+            gen = store.write_generation(index_dir, done, manifest, index_type=index_type)
+    counts = json.loads((gen / store.MANIFEST).read_text())["counts"]
     return RebuildStats(
         index=str(index_dir),
-        articles=len(done),
-        chunks=sum(len(e.chunks) for e in done),
-        sentences=sum(len(e.sentences) for e in done),
+        articles=counts["articles"],
+        chunks=counts["chunks"],
+        sentences=counts["sentences"],
         **stats,
         seconds=round(time.perf_counter() - started, 3),
     )
+
+
+MAX_SEGMENTS = 8          # searched one after another: more would slow every question
+MAX_DEAD_SHARE = 0.2      # stored sentences of deleted articles: beyond, compacting reclaims the space
+APPEND_BELOW = 0.25       # a change of at least this share of the articles rewrites the index
+
+
+def _appends(previous: StoredIndex, deleted: list[int], changed: int) -> bool:
+    """Whether the change goes into a new segment (cost grows with the change) rather than a
+    rewrite of the whole index into one segment (cost grows with the index; it compacts too)."""
+    if len(previous.segments) >= MAX_SEGMENTS or changed >= APPEND_BELOW * max(1, int(previous.live.sum())):
+        return False
+    gone = np.zeros(len(previous.articles), bool)
+    gone[deleted] = True
+    # an article kept as an alias of a deleted one would lose the sentences it shares: rewrite instead
+    if any(previous.live[a.row] and not gone[a.row] and gone[a.text_of] for a in previous.articles):
+        return False
+    dead = ~previous.live | gone
+    return float(dead[previous.sentence_article].mean() if len(previous.sentence_article) else 0.0) <= MAX_DEAD_SHARE
 
 
 def _manifest(embedder: Embedder) -> dict:
@@ -128,7 +155,7 @@ def _current(index_dir: Path) -> StoredIndex | None:
     if store.current_generation(index_dir) is None:
         return None
     try:
-        return store.load(index_dir)
+        return store.load(index_dir, search=False)  # its tables: the FAISS index is never needed here
     except QAError:
         return None  # damaged or from another format: build everything again
 

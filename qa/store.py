@@ -1,16 +1,24 @@
-"""The index on disk: generations swapped in atomically, and loaded with checks.
+"""The index on disk: generations swapped in atomically, made of segments, and loaded with checks.
 
     index/
       current -> gen-<time>-<pid>     symlink, replaced in one rename when a build completes
-      gen-.../manifest.json           model, dimension, chunking, versions, counts
+      gen-.../manifest.json           model, dimension, chunking, versions, live counts, segments
       gen-.../store.sqlite            articles (with their stored text), chunks, sentences
       gen-.../chunks.npy, sentences.npy     unit vectors, rows aligned with the tables
       gen-.../sentences.faiss         inner-product index over the sentence vectors (type by size);
                                       chunk vectors are kept only to be reused by later rebuilds
+      gen-.../seg-<time>/...          a segment appended by a later, small rebuild: the same four files
       .lock                           held by the one rebuild that may run at a time
 
-A build writes a hidden `.tmp-*` folder, renames it to `gen-*` and only then points
-`current` at it, so a killed build leaves the previous index untouched and answering.
+A generation is one or more segments: the files at its top, and `seg-*` folders appended after.
+A full build writes one segment. A small change (a few articles added, edited or removed) writes
+only a new segment holding the new and edited articles; the new generation hard-links the
+previous one's segment files (no byte copied) and lists the articles that are gone (edited or
+removed) as deleted rows of their segments, never searched or cited again. When appending stops
+paying (too many segments, too much deleted), the next rebuild writes one segment again.
+
+A build writes a hidden `.tmp-*` folder, renames it to `gen-*` and only then points `current` at
+it, so a killed build leaves the previous index untouched and answering.
 """
 
 from __future__ import annotations
@@ -25,7 +33,8 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -112,24 +121,75 @@ def current_generation(index_dir: Path) -> Path | None:
 def write_generation(
     index_dir: Path, entries: list[ArticleEntry], manifest: dict[str, Any], *, index_type: str = "auto"
 ) -> Path:
-    """Write a complete new generation and swap it in. Call with the rebuild lock held."""
-    import faiss
+    """Write a complete new generation, all in one segment, and swap it in. Call with the rebuild lock
+    held. This is a full build, and the compaction of an index grown by appended segments."""
+    tmp, name = _new_generation(index_dir)
+    segment = _write_segment(tmp, entries, int(manifest["dimension"]), index_type)
+    manifest = {
+        **manifest,
+        "index_type": {"requested": index_type, "sentences": segment["index"]},
+        "counts": dict(segment["counts"]),
+        "segments": [segment],
+    }
+    return _swap_in(index_dir, tmp, name, manifest)
 
+
+def append_generation(
+    index_dir: Path, previous: "StoredIndex", entries: list[ArticleEntry], deleted: list[int], manifest: dict[str, Any]
+) -> Path:
+    """A new generation that keeps `previous`'s segments (hard links: no byte copied), marks the
+    articles at `deleted` rows (changed or removed) as gone, and adds `entries` as one new segment.
+    Its cost grows with the change, not with the index. Call with the rebuild lock held."""
+    tmp, name = _new_generation(index_dir)
+    segments = []
+    gone = set(deleted)
+    for seg in previous.segments:
+        folder = tmp / seg.info["path"]
+        folder.mkdir(parents=True, exist_ok=True)
+        for file in SEGMENT_FILES:
+            os.link(seg.path / file, folder / file)
+        rows = set(seg.info.get("deleted", [])) | {r - seg.article_offset for r in gone if seg.holds_article(r)}
+        segments.append({**seg.info, "deleted": sorted(int(r) for r in rows)})
+    requested = previous.manifest["index_type"]["requested"]
+    path = f"seg-{name.removeprefix('gen-')}"
+    (tmp / path).mkdir()
+    segments.append({**_write_segment(tmp / path, entries, int(manifest["dimension"]), requested), "path": path})
+    counts = {"articles": 0, "chunks": 0, "sentences": 0}
+    for seg, info in zip([*previous.segments, None], segments):
+        live = seg.live_counts(info["deleted"]) if seg else info["counts"]
+        counts = {k: counts[k] + live[k] for k in counts}
+    manifest = {**manifest, "index_type": previous.manifest["index_type"], "counts": counts, "segments": segments}
+    return _swap_in(index_dir, tmp, name, manifest)
+
+
+SEGMENT_FILES = (DB, "chunks.npy", "sentences.npy", "sentences.faiss")
+
+
+def _new_generation(index_dir: Path) -> tuple[Path, str]:
     for stale in index_dir.glob(".tmp-*"):  # left by a killed build
         shutil.rmtree(stale, ignore_errors=True)
     name = f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
     tmp = index_dir / f".tmp-{name}"
     tmp.mkdir(parents=True)
-    dim = int(manifest["dimension"])
+    return tmp, name
+
+
+def _write_segment(folder: Path, entries: list[ArticleEntry], dim: int, index_type: str) -> dict[str, Any]:
+    """One segment's files (texts and tables, vectors, FAISS index) in `folder`; what the manifest
+    records of it. Article rows, and the rows an alias points at, are the segment's own."""
+    import faiss
+
     chunk_vectors = _stack([e.chunk_vectors for e in entries], dim)
     sentence_vectors = _stack([e.sentence_vectors for e in entries], dim)
 
-    db = sqlite3.connect(tmp / DB)
+    db = sqlite3.connect(folder / DB)
     db.executescript(
         """
         CREATE TABLE articles (row INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, hash TEXT NOT NULL,
             title TEXT, url TEXT, date TEXT, source TEXT, path TEXT, text_hash TEXT NOT NULL,
-            text_of INTEGER NOT NULL, text TEXT);
+            text_of INTEGER NOT NULL);
+        -- texts apart: a rebuild scans the articles' metadata without reading every text
+        CREATE TABLE texts (row INTEGER PRIMARY KEY, text TEXT NOT NULL);
         CREATE TABLE chunks (row INTEGER PRIMARY KEY, article INTEGER NOT NULL, start INTEGER, end INTEGER);
         CREATE TABLE sentences (row INTEGER PRIMARY KEY, article INTEGER NOT NULL, chunk INTEGER NOT NULL,
             start INTEGER, end INTEGER);
@@ -143,10 +203,11 @@ def write_generation(
         a = e.article
         text_of = rows[e.same_text_as] if e.same_text_as else a_row
         db.execute(
-            "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (a_row, a.id, e.hash, a.title, a.url, a.date, a.source, a.path, text_hash(a.text), text_of,
-             None if e.same_text_as else a.text),
+            "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (a_row, a.id, e.hash, a.title, a.url, a.date, a.source, a.path, text_hash(a.text), text_of),
         )
+        if not e.same_text_as:
+            db.execute("INSERT INTO texts VALUES (?,?)", (a_row, a.text))
         db.executemany(
             "INSERT INTO chunks VALUES (?,?,?,?)",
             [(chunk_row + i, a_row, s, t) for i, (s, t) in enumerate(e.chunks)],
@@ -163,15 +224,15 @@ def write_generation(
     db.commit()
     db.close()
 
-    np.save(tmp / "chunks.npy", chunk_vectors)
-    np.save(tmp / "sentences.npy", sentence_vectors)
+    np.save(folder / "chunks.npy", chunk_vectors)
+    np.save(folder / "sentences.npy", sentence_vectors)
     index, chosen = vector_index.build(sentence_vectors, index_type)
-    faiss.write_index(index, str(tmp / "sentences.faiss"))
-    manifest = {
-        **manifest,
-        "index_type": {"requested": index_type, "sentences": chosen},
-        "counts": {"articles": len(entries), "chunks": chunk_row, "sentences": sentence_row},
-    }
+    faiss.write_index(index, str(folder / "sentences.faiss"))
+    counts = {"articles": len(entries), "chunks": chunk_row, "sentences": sentence_row}
+    return {"path": ".", "counts": counts, "index": chosen, "deleted": []}
+
+
+def _swap_in(index_dir: Path, tmp: Path, name: str, manifest: dict[str, Any]) -> Path:
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     _fsync_tree(tmp)
 
@@ -184,7 +245,8 @@ def write_generation(
     os.symlink(name, link_tmp)
     os.replace(link_tmp, index_dir / CURRENT)  # the atomic moment: readers see old or new, never a mix
     _fsync_dir(index_dir)
-    # Keep the generation just replaced (a reader may be opening it); drop older ones.
+    # Keep the generation just replaced (a reader may be opening it); drop older ones. Files shared
+    # with a kept generation (hard links) live on through it.
     for old in index_dir.glob("gen-*"):
         if old.name not in (name, previous.name if previous else None):
             shutil.rmtree(old, ignore_errors=True)
@@ -200,6 +262,9 @@ def _stack(parts: list[np.ndarray], dim: int) -> np.ndarray:
 
 def _fsync_tree(folder: Path) -> None:
     for path in folder.iterdir():
+        if path.is_dir():
+            _fsync_tree(path)
+            continue
         with open(path, "rb") as f:
             os.fsync(f.fileno())
     _fsync_dir(folder)
@@ -214,59 +279,138 @@ def _fsync_dir(folder: Path) -> None:
 
 
 @dataclass
+class Segment:
+    """One immutable part of a generation: its own SQLite file, vectors and FAISS index. Rows in its
+    files are its own; the generation adds the offsets where its rows start."""
+
+    path: Path
+    info: dict[str, Any]      # its entry in the manifest: path, counts, index type, deleted article rows
+    db: sqlite3.Connection
+    articles: list[ArticleMeta]   # rows are the segment's own
+    chunks: np.ndarray            # (article, start, end) per chunk row
+    sentences: np.ndarray         # (article, chunk, start, end) per sentence row
+    article_offset: int = 0
+    sentence_offset: int = 0
+    chunk_offset: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @cached_property
+    def index(self) -> Any:
+        """The segment's FAISS index, read on first use: a rebuild that only appends never reads it."""
+        import faiss
+
+        index = faiss.read_index(str(self.path / "sentences.faiss"))
+        vector_index.configure(index, self.info.get("index", {}))
+        return index
+
+    def holds_article(self, row: int) -> bool:
+        return self.article_offset <= row < self.article_offset + len(self.articles)
+
+    @cached_property
+    def deleted_sentences(self) -> np.ndarray:
+        """The segment's sentence rows of articles deleted since it was written (never searched)."""
+        deleted = self.info.get("deleted", [])
+        return np.flatnonzero(np.isin(self.sentences[:, 0], deleted)) if deleted else np.zeros(0, np.int64)
+
+    def live_counts(self, deleted: list[int]) -> dict[str, int]:
+        """Articles, chunks and sentences of this segment that are not among `deleted` article rows."""
+        return {
+            "articles": len(self.articles) - len(set(deleted)),
+            "chunks": int((~np.isin(self.chunks[:, 0], deleted)).sum()),
+            "sentences": int((~np.isin(self.sentences[:, 0], deleted)).sum()),
+        }
+
+    def query(self, sql: str, params: tuple | list) -> list[tuple]:
+        with self.lock:
+            return self.db.execute(sql, params).fetchall()
+
+
+class RowView:
+    """Rows of a vector file split over segments, read as if one array (global row numbers)."""
+
+    def __init__(self, parts: list[np.ndarray], dim: int) -> None:
+        self.parts = parts
+        self.offsets = np.cumsum([0] + [len(p) for p in parts])
+        self.shape = (int(self.offsets[-1]), dim)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, rows) -> np.ndarray:
+        rows = np.arange(len(self))[rows] if isinstance(rows, slice) else np.asarray(rows)
+        if rows.dtype == bool:
+            rows = np.flatnonzero(rows)
+        out = np.empty((len(rows), self.shape[1]), np.float32)
+        part = np.searchsorted(self.offsets, rows, side="right") - 1
+        for p in np.unique(part):
+            here = part == p
+            out[here] = self.parts[p][rows[here] - self.offsets[p]]
+        return out
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        return np.vstack([np.asarray(p) for p in self.parts]).astype(dtype or np.float32, copy=False)
+
+
+@dataclass
 class StoredIndex:
-    """One loaded generation: vectors searchable, sentence spans in memory, texts from SQLite."""
+    """One loaded generation: its segments searchable as one, with global row numbers (segments in
+    order), sentence spans in memory, texts from SQLite."""
 
     path: Path
     manifest: dict[str, Any]
-    sentence_index: Any
-    articles: list[ArticleMeta]
+    segments: list[Segment]
+    articles: list[ArticleMeta]       # every stored row, deleted ones included (`live` says which)
+    live: np.ndarray                  # per article row: not deleted by a later segment
     chunk_article: np.ndarray
     chunk_spans: np.ndarray
     sentence_article: np.ndarray
     sentence_chunk: np.ndarray
     sentence_spans: np.ndarray
-    # One connection, opened at load: it keeps the file readable even after a later rebuild
-    # deletes this generation, for readers still holding it. Queries are tiny; a lock serialises them.
-    db: sqlite3.Connection | None = field(default=None, repr=False)
-    _db_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _texts: dict[int, str] = field(default_factory=dict, repr=False)
 
     @property
     def by_id(self) -> dict[str, ArticleMeta]:
         if not hasattr(self, "_by_id"):
-            self._by_id = {a.id: a for a in self.articles}
+            self._by_id = {a.id: a for a in self.live_articles}
         return self._by_id
 
-    def _query(self, sql: str, params: tuple | list) -> list[tuple]:
-        with self._db_lock:
-            return self.db.execute(sql, params).fetchall()
+    @property
+    def live_articles(self) -> list[ArticleMeta]:
+        return [a for a in self.articles if self.live[a.row]]
 
     @property
     def same_text(self) -> dict[int, list[int]]:
         """For an article row, the other articles that have exactly its text."""
         if not hasattr(self, "_same_text"):
             groups: dict[int, list[int]] = {}
-            for a in self.articles:
+            for a in self.live_articles:
                 if a.text_of != a.row:
                     groups.setdefault(a.text_of, []).append(a.row)
             self._same_text = groups
         return self._same_text
 
+    def _segment_of(self, article_row: int) -> Segment:
+        return next(seg for seg in self.segments if seg.holds_article(article_row))
+
     def document_frequencies(self, terms: set[str]) -> dict[str, int]:
         if not terms:
             return {}
         marks = ",".join("?" * len(terms))
-        return dict(self._query(f"SELECT term, df FROM terms WHERE term IN ({marks})", sorted(terms)))
+        df: dict[str, int] = {}
+        for seg in self.segments:  # summed over segments (articles deleted later still count: a close estimate)
+            for term, n in seg.query(f"SELECT term, df FROM terms WHERE term IN ({marks})", sorted(terms)):
+                df[term] = df.get(term, 0) + n
+        return df
 
     def text(self, article_row: int) -> str:
         article_row = self.articles[article_row].text_of
         text = self._texts.get(article_row)
         if text is None:
-            rows = self._query("SELECT text FROM articles WHERE row = ?", (article_row,))
+            seg = self._segment_of(article_row)
+            rows = seg.query("SELECT text FROM texts WHERE row = ?", (article_row - seg.article_offset,))
             row = rows[0] if rows else None
             if row is None:
-                raise IndexCorruptError(f"article row {article_row} missing from {self.path / DB}: run qa rebuild --full")
+                raise IndexCorruptError(f"article row {article_row} missing from {seg.path / DB}: run qa rebuild --full")
             text = row[0]
             if len(self._texts) > 4096:
                 self._texts.clear()
@@ -274,21 +418,35 @@ class StoredIndex:
         return text
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Scores and sentence rows of the k nearest sentence vectors to each query row."""
-        info = self.manifest.get("index_type", {}).get("sentences", {})
-        return vector_index.search(self.sentence_index, info, self.vectors("sentences"), queries, k)
+        """Scores and global sentence rows of the k nearest live sentence vectors to each query row."""
+        found = [
+            vector_index.search(seg.index, seg.info["index"], self._segment_vectors(seg, "sentences"), queries, k,
+                                skip=seg.deleted_sentences)
+            for seg in self.segments
+        ]
+        if len(found) == 1:
+            return found[0]
+        scores = np.hstack([f[0] for f in found])
+        rows = np.hstack([np.where(f[1] >= 0, f[1] + seg.sentence_offset, -1) for f, seg in zip(found, self.segments)])
+        scores = np.where(rows >= 0, scores, -np.inf)
+        best = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        return np.take_along_axis(scores, best, 1), np.take_along_axis(rows, best, 1)
 
-    def vectors(self, kind: str) -> np.ndarray:
-        """The stored unit vectors ("chunks" or "sentences"), memory-mapped once."""
+    def _segment_vectors(self, seg: Segment, kind: str) -> np.ndarray:
         cache = self.__dict__.setdefault("_vectors", {})
-        if kind not in cache:
-            cache[kind] = np.load(self.path / f"{kind}.npy", mmap_mode="r")
-        return cache[kind]
+        if (seg.path, kind) not in cache:
+            cache[(seg.path, kind)] = np.load(seg.path / f"{kind}.npy", mmap_mode="r")
+        return cache[(seg.path, kind)]
+
+    def vectors(self, kind: str) -> np.ndarray | RowView:
+        """The stored unit vectors ("chunks" or "sentences") by global row, memory-mapped once."""
+        parts = [self._segment_vectors(seg, kind) for seg in self.segments]
+        return parts[0] if len(parts) == 1 else RowView(parts, int(self.manifest["dimension"]))
 
 
-def load(index_dir: Path) -> StoredIndex:
-    import faiss
-
+def load(index_dir: Path, *, search: bool = True) -> StoredIndex:
+    """The current generation, checked. `search=False` (for a rebuild) leaves the FAISS indexes
+    unread: appending a segment needs only the tables."""
     gen = current_generation(index_dir)
     fix = f"run `qa rebuild --full --index {index_dir}`"
     if gen is None:
@@ -303,11 +461,57 @@ def load(index_dir: Path) -> StoredIndex:
         raise IndexMismatchError(
             f"index {index_dir} has format {manifest.get('format_version')}, this version reads {config.FORMAT_VERSION}: {fix}"
         )
-    counts = manifest.get("counts", {})
+    segments: list[Segment] = []
     try:
-        sentence_index = faiss.read_index(str(gen / "sentences.faiss"))
-        stored = {kind: np.load(gen / f"{kind}.npy", mmap_mode="r").shape[0] for kind in ("chunks", "sentences")}
-        db = sqlite3.connect(f"file:{gen / DB}?mode=ro", uri=True, check_same_thread=False)
+        for info in manifest.get("segments") or []:
+            segments.append(_load_segment(gen / info["path"], info, manifest, index_dir, fix, search))
+    except BaseException:
+        for seg in segments:
+            seg.db.close()
+        raise
+    if not segments:
+        raise IndexCorruptError(f"index {index_dir} lists no segments: {fix}")
+    a = c = n = 0
+    for seg in segments:
+        seg.article_offset, seg.chunk_offset, seg.sentence_offset = a, c, n
+        a, c, n = a + len(seg.articles), c + len(seg.chunks), n + len(seg.sentences)
+    articles = [
+        replace(m, row=m.row + seg.article_offset, text_of=m.text_of + seg.article_offset)
+        for seg in segments for m in seg.articles
+    ]
+    live = np.ones(len(articles), bool)
+    for seg in segments:
+        live[np.asarray(seg.info.get("deleted", []), np.int64) + seg.article_offset] = False
+    chunks = np.vstack([seg.chunks + [seg.article_offset, 0, 0] for seg in segments])
+    sents = np.vstack([seg.sentences + [seg.article_offset, seg.chunk_offset, 0, 0] for seg in segments])
+    counts = manifest.get("counts", {})
+    if int(live.sum()) != counts.get("articles"):
+        raise IndexCorruptError(f"index {index_dir} is incomplete (its files disagree on their sizes): {fix}")
+    return StoredIndex(
+        path=gen,
+        manifest=manifest,
+        segments=segments,
+        articles=articles,
+        live=live,
+        chunk_article=chunks[:, 0],
+        chunk_spans=chunks[:, 1:3],
+        sentence_article=sents[:, 0],
+        sentence_chunk=sents[:, 1],
+        sentence_spans=sents[:, 2:4],
+    )
+
+
+def _load_segment(
+    folder: Path, info: dict[str, Any], manifest: dict[str, Any], index_dir: Path, fix: str, search: bool
+) -> Segment:
+    counts = info.get("counts", {})
+    try:
+        if (folder / "sentences.faiss").stat().st_size == 0:
+            raise ValueError("sentences.faiss is empty")
+        stored = {kind: np.load(folder / f"{kind}.npy", mmap_mode="r").shape[0] for kind in ("chunks", "sentences")}
+        # One connection, opened at load: it keeps the file readable even after a later rebuild
+        # deletes this generation, for readers still holding it. Queries are tiny; a lock serialises them.
+        db = sqlite3.connect(f"file:{folder / DB}?mode=ro", uri=True, check_same_thread=False)
         try:
             articles = [
                 ArticleMeta(*row)
@@ -322,24 +526,18 @@ def load(index_dir: Path) -> StoredIndex:
             raise
     except (RuntimeError, sqlite3.DatabaseError, OSError, ValueError) as e:
         raise IndexCorruptError(f"index {index_dir} is damaged ({str(e).splitlines()[0][:120]}): {fix}") from None
-    types = manifest.get("index_type", {})
-    vector_index.configure(sentence_index, types.get("sentences", {}))
+    segment = Segment(path=folder, info=info, db=db, articles=articles, chunks=chunks, sentences=sents)
+    try:
+        index = segment.index if search else None
+    except RuntimeError as e:
+        db.close()
+        raise IndexCorruptError(f"index {index_dir} is damaged ({str(e).splitlines()[0][:120]}): {fix}") from None
     if not (
         stored["chunks"] == len(chunks) == counts.get("chunks")
-        and stored["sentences"] == sentence_index.ntotal == len(sents) == counts.get("sentences")
+        and stored["sentences"] == len(sents) == counts.get("sentences")
         and len(articles) == counts.get("articles")
-        and sentence_index.d == manifest.get("dimension")
+        and (index is None or (index.ntotal == len(sents) and index.d == manifest.get("dimension")))
     ):
+        db.close()
         raise IndexCorruptError(f"index {index_dir} is incomplete (its files disagree on their sizes): {fix}")
-    return StoredIndex(
-        path=gen,
-        db=db,
-        manifest=manifest,
-        sentence_index=sentence_index,
-        articles=articles,
-        chunk_article=chunks[:, 0],
-        chunk_spans=chunks[:, 1:3],
-        sentence_article=sents[:, 0],
-        sentence_chunk=sents[:, 1],
-        sentence_spans=sents[:, 2:4],
-    )
+    return segment

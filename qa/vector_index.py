@@ -20,7 +20,7 @@ INDEX_TYPES = ("auto", "flat", "ivf", "ivfpq", "hnsw")
 FLAT_MAX = 250_000
 IVF_MAX = 1_000_000   # 1.5 GB of float32 vectors at 384-d: beyond, compressed codes
 PQ_BYTES = 48         # bytes per compressed vector (8-bit codes of 8-d pieces at 384-d)
-RESCORE = 10          # candidates re-scored exactly from disk, per result asked for
+RESCORE = 100         # candidates re-scored exactly from disk, per result asked for (measured at 10M: 10 -> recall 0.84, 30 -> 0.93, 100 -> 0.97)
 TARGET_RECALL = 0.95
 PROBE_QUERIES = 200
 ADD_BATCH = 200_000
@@ -73,13 +73,17 @@ def build(vectors: np.ndarray, index_type: str) -> tuple[Any, dict[str, Any]]:
     return index, {**info, knob: value, "recall_at_10": round(recall, 4)}
 
 
-def search(index: Any, info: dict[str, Any], vectors: np.ndarray, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Scores and rows of the k nearest stored vectors to each query row (rows -1 where none). For
-    compressed codes, the RESCORE x k best by code are re-scored with their full vectors from disk."""
+def search(
+    index: Any, info: dict[str, Any], vectors: np.ndarray, query: np.ndarray, k: int, skip: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scores and rows of the k nearest stored vectors to each query row (rows -1 where none), never
+    rows in `skip`. For compressed codes, the RESCORE x k best by code are re-scored with their full
+    vectors from disk."""
     k = min(k, index.ntotal)
+    params = _search_parameters(index, info, skip)
     if info.get("type") != "ivfpq":
-        return index.search(query, k)
-    _, rows = index.search(query, min(k * RESCORE, index.ntotal))
+        return index.search(query, k, params=params)
+    _, rows = index.search(query, min(k * RESCORE, index.ntotal), params=params)
     scores = np.full((len(query), k), -np.inf, np.float32)
     best = np.full((len(query), k), -1, np.int64)
     for q, found in enumerate(rows):
@@ -88,6 +92,23 @@ def search(index: Any, info: dict[str, Any], vectors: np.ndarray, query: np.ndar
         top = np.argsort(-exact)[:k]
         scores[q, :len(top)], best[q, :len(top)] = exact[top], found[top]
     return scores, best
+
+
+def _search_parameters(index: Any, info: dict[str, Any], skip: np.ndarray | None) -> Any:
+    """FAISS search parameters leaving out the rows in `skip` (None when there are none)."""
+    if skip is None or not len(skip):
+        return None
+    import faiss
+
+    selector = faiss.IDSelectorNot(faiss.IDSelectorBatch(np.ascontiguousarray(skip, dtype=np.int64)))
+    if "nprobe" in info:  # parameters given per search replace the index's own: carry the tuned knob
+        params = faiss.SearchParametersIVF(sel=selector, nprobe=int(info["nprobe"]))
+    elif "efSearch" in info:
+        params = faiss.SearchParametersHNSW(sel=selector, efSearch=int(info["efSearch"]))
+    else:
+        params = faiss.SearchParameters(sel=selector)
+    params.keep_alive = selector  # the C++ parameters do not own the selector: keep it alive with them
+    return params
 
 
 def configure(index: Any, info: dict[str, Any]) -> None:
