@@ -150,10 +150,11 @@ def append_generation(
             os.link(seg.path / file, folder / file)
         rows = set(seg.info.get("deleted", [])) | {r - seg.article_offset for r in gone if seg.holds_article(r)}
         segments.append({**seg.info, "deleted": sorted(int(r) for r in rows)})
-    requested = previous.manifest["index_type"]["requested"]
-    path = f"seg-{name.removeprefix('gen-')}"
-    (tmp / path).mkdir()
-    segments.append({**_write_segment(tmp / path, entries, int(manifest["dimension"]), requested), "path": path})
+    if entries:  # only removals: no new segment
+        requested = previous.manifest["index_type"]["requested"]
+        path = f"seg-{name.removeprefix('gen-')}"
+        (tmp / path).mkdir()
+        segments.append({**_write_segment(tmp / path, entries, int(manifest["dimension"]), requested), "path": path})
     counts = {"articles": 0, "chunks": 0, "sentences": 0}
     for seg, info in zip([*previous.segments, None], segments):
         live = seg.live_counts(info["deleted"]) if seg else info["counts"]

@@ -80,6 +80,8 @@ def search(
     rows in `skip`. For compressed codes, the RESCORE x k best by code are re-scored with their full
     vectors from disk."""
     k = min(k, index.ntotal)
+    if k == 0:
+        return np.zeros((len(query), 0), np.float32), np.zeros((len(query), 0), np.int64)
     params = _search_parameters(index, info, skip)
     if info.get("type") != "ivfpq":
         return index.search(query, k, params=params)

@@ -74,6 +74,16 @@ def test_an_edited_or_removed_article_is_never_quoted_in_its_old_form(grown):
         article_text("ports.txt", index)
 
 
+def test_removing_an_article_alone_adds_no_segment(grown):
+    source, index, _, _ = grown
+    (source / "ports.txt").unlink()
+    stats = rebuild(source=source, index=index)
+    assert stats.removed == ["ports.txt"] and stats.articles == 41
+    assert len(segments(index)) == 2 and segments(index)[1]["deleted"] == [1]
+    assert "ports.txt" not in cited_ids(answer("Which ports reopened to cargo ships?", index=index))
+    assert cited_ids(answer("How long was the grain deal extended?", index=index))[0] == "grain.txt"
+
+
 def test_segments_are_compacted_when_appending_stops_paying(grown, monkeypatch):
     source, index, _, _ = grown
     monkeypatch.setattr(build, "MAX_SEGMENTS", 3)
