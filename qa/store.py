@@ -304,6 +304,11 @@ class Segment:
         vector_index.configure(index, self.info.get("index", {}))
         return index
 
+    @cached_property
+    def search_parameters(self) -> Any:
+        """FAISS parameters that leave the deleted sentences out; built once, not per question."""
+        return vector_index.search_parameters(self.info.get("index", {}), self.deleted_sentences)
+
     def holds_article(self, row: int) -> bool:
         return self.article_offset <= row < self.article_offset + len(self.articles)
 
@@ -422,7 +427,7 @@ class StoredIndex:
         """Scores and global sentence rows of the k nearest live sentence vectors to each query row."""
         found = [
             vector_index.search(seg.index, seg.info["index"], self._segment_vectors(seg, "sentences"), queries, k,
-                                skip=seg.deleted_sentences)
+                                params=seg.search_parameters)
             for seg in self.segments
         ]
         if len(found) == 1:

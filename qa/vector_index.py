@@ -74,15 +74,14 @@ def build(vectors: np.ndarray, index_type: str) -> tuple[Any, dict[str, Any]]:
 
 
 def search(
-    index: Any, info: dict[str, Any], vectors: np.ndarray, query: np.ndarray, k: int, skip: np.ndarray | None = None
+    index: Any, info: dict[str, Any], vectors: np.ndarray, query: np.ndarray, k: int, params: Any = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Scores and rows of the k nearest stored vectors to each query row (rows -1 where none), never
-    rows in `skip`. For compressed codes, the RESCORE x k best by code are re-scored with their full
-    vectors from disk."""
+    rows that `params` (from search_parameters) leaves out. For compressed codes, the RESCORE x k
+    best by code are re-scored with their full vectors from disk."""
     k = min(k, index.ntotal)
     if k == 0:
         return np.zeros((len(query), 0), np.float32), np.zeros((len(query), 0), np.int64)
-    params = _search_parameters(index, info, skip)
     if info.get("type") != "ivfpq":
         return index.search(query, k, params=params)
     _, rows = index.search(query, min(k * RESCORE, index.ntotal), params=params)
@@ -96,7 +95,7 @@ def search(
     return scores, best
 
 
-def _search_parameters(index: Any, info: dict[str, Any], skip: np.ndarray | None) -> Any:
+def search_parameters(info: dict[str, Any], skip: np.ndarray | None) -> Any:
     """FAISS search parameters leaving out the rows in `skip` (None when there are none)."""
     if skip is None or not len(skip):
         return None
