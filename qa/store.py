@@ -309,6 +309,13 @@ class Segment:
         """FAISS parameters that leave the deleted sentences out; built once, not per question."""
         return vector_index.search_parameters(self.info.get("index", {}), self.deleted_sentences)
 
+    def vectors(self, kind: str) -> np.ndarray:
+        """The segment's unit vectors ("chunks" or "sentences"), memory-mapped once."""
+        cache = self.__dict__.setdefault("_vectors", {})
+        if kind not in cache:
+            cache[kind] = np.load(self.path / f"{kind}.npy", mmap_mode="r")
+        return cache[kind]
+
     def holds_article(self, row: int) -> bool:
         return self.article_offset <= row < self.article_offset + len(self.articles)
 
@@ -426,7 +433,7 @@ class StoredIndex:
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Scores and global sentence rows of the k nearest live sentence vectors to each query row."""
         found = [
-            vector_index.search(seg.index, seg.info["index"], self._segment_vectors(seg, "sentences"), queries, k,
+            vector_index.search(seg.index, seg.info["index"], seg.vectors("sentences"), queries, k,
                                 params=seg.search_parameters)
             for seg in self.segments
         ]
@@ -438,15 +445,9 @@ class StoredIndex:
         best = np.argsort(-scores, axis=1, kind="stable")[:, :k]
         return np.take_along_axis(scores, best, 1), np.take_along_axis(rows, best, 1)
 
-    def _segment_vectors(self, seg: Segment, kind: str) -> np.ndarray:
-        cache = self.__dict__.setdefault("_vectors", {})
-        if (seg.path, kind) not in cache:
-            cache[(seg.path, kind)] = np.load(seg.path / f"{kind}.npy", mmap_mode="r")
-        return cache[(seg.path, kind)]
-
     def vectors(self, kind: str) -> np.ndarray | RowView:
         """The stored unit vectors ("chunks" or "sentences") by global row, memory-mapped once."""
-        parts = [self._segment_vectors(seg, kind) for seg in self.segments]
+        parts = [seg.vectors(kind) for seg in self.segments]
         return parts[0] if len(parts) == 1 else RowView(parts, int(self.manifest["dimension"]))
 
 
