@@ -1,24 +1,24 @@
-"""Warm answer() and search latency by index size, exact vs the chosen index; the cost of adding
-1,000 articles to the largest full index against rebuilding it; the vector layer at 10M.
+"""Warm answer() latency, memory and recall by index size, up to 10M sentences; the cost of adding
+1,000 articles to a 1M-sentence index against rebuilding it.
 
-    .venv/bin/python bench/scale.py [--sizes 10000,100000,1000000] [--vectors-only 10000000]
+    .venv/bin/python bench/scale.py [--sizes 10000,100000,1000000,10000000] [--add-at 1000000]
 
-Real text cannot be embedded at a million sentences in reasonable time on 2 cores, so the
+Real text cannot be embedded at millions of sentences in reasonable time on 2 cores, so the
 vectors are drawn from the real model's output distribution: a Gaussian with the mean and
 covariance of all-MiniLM-L6-v2 sentence vectors of the dev corpora, re-normed. The texts are
 real sentences of those corpora. Queries are the dev sets' real questions, embedded. Each
-index of --sizes is a real on-disk index written by the same code `qa rebuild` uses, and
-`answer()` runs on it with the reranker.
+index is a real on-disk index written by the same code `qa rebuild` uses (the vectors
+generated into a memory-mapped file in slices, and streamed from it into the index).
 
-At the largest of --sizes, 1,000 new articles (real sentences, really embedded) are added with
-`rebuild()`: its time and bytes read and written (/proc/self/io) beside what writing the whole
-index took, with and without the embedding of the new articles (timed apart on the same articles).
+Per size, in a fresh process (so that memory is the index's, not this builder's): the models
+are loaded, then the index is opened and `answer()` runs with the reranker on every question;
+resident memory is read before and after (anonymous memory, and file pages mapped from the
+index's memory-mapped files, which the kernel can reclaim). Recall@10 of the index's search
+against exact search is measured here.
 
---vectors-only sizes measure the vector layer alone (too large for this machine's 24 GiB as
-article entries): vectors written to disk in slices, the index `auto` chooses built from the
-memory-mapped file, its resident memory, recall@10 against exact search, and search latency
-with re-scoring; `answer()` there is projected as the largest full index's `answer()` with its
-search time replaced by this one's.
+At --add-at, 1,000 new articles (real sentences, really embedded) are added with `rebuild()`:
+its time and bytes read and written (/proc/self/io) beside what writing the whole index took,
+with and without the embedding of the new articles (timed apart on the same articles).
 """
 
 from __future__ import annotations
@@ -26,15 +26,15 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-
-import sys
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from report import recorded  # noqa: E402
@@ -50,6 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SENTENCES_PER_ARTICLE = 10
 SENTENCES_PER_CHUNK = 5
 NEW_ARTICLES = 1000
+SLICE = 500_000
 
 
 def real_material(data: Path, tmp: Path) -> tuple[np.ndarray, list[str], list[str]]:
@@ -64,27 +65,37 @@ def real_material(data: Path, tmp: Path) -> tuple[np.ndarray, list[str], list[st
     return np.vstack(vectors), texts, questions
 
 
-def synthetic_entries(n: int, real: np.ndarray, texts: list[str], rng: np.random.Generator) -> list[ArticleEntry]:
-    mean, cov = real.mean(axis=0), np.cov(real, rowvar=False)
-    vectors = rng.multivariate_normal(mean, cov, size=n, method="cholesky").astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+def synthetic_entries(n: int, real: np.ndarray, texts: list[str], rng: np.random.Generator, folder: Path) -> list[ArticleEntry]:
+    """Articles of real sentences with vectors from the real vectors' distribution. The vectors are
+    generated into memory-mapped files in slices; each entry's vectors are views of them."""
+    folder.mkdir()
+    dim = real.shape[1]
+    mean, lower = real.mean(axis=0).astype(np.float32), np.linalg.cholesky(np.cov(real, rowvar=False)).astype(np.float32)
+    sentence_vectors = np.lib.format.open_memmap(folder / "s.npy", mode="w+", dtype=np.float32, shape=(n, dim))
+    chunk_vectors = np.lib.format.open_memmap(folder / "c.npy", mode="w+", dtype=np.float32, shape=(n // SENTENCES_PER_CHUNK, dim))
+    for lo in range(0, n, SLICE):
+        x = rng.standard_normal((min(SLICE, n - lo), dim), dtype=np.float32) @ lower.T + mean
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        sentence_vectors[lo:lo + len(x)] = x
+        c = x.reshape(-1, SENTENCES_PER_CHUNK, dim).mean(axis=1)
+        chunk_vectors[lo // SENTENCES_PER_CHUNK:(lo + len(x)) // SENTENCES_PER_CHUNK] = c / np.linalg.norm(c, axis=1, keepdims=True)
+    sentence_vectors.flush(), chunk_vectors.flush()
+    sentence_vectors, chunk_vectors = np.load(folder / "s.npy", mmap_mode="r"), np.load(folder / "c.npy", mmap_mode="r")
+    chunks_per_article = SENTENCES_PER_ARTICLE // SENTENCES_PER_CHUNK
+    sentence_chunk = [i // SENTENCES_PER_CHUNK for i in range(SENTENCES_PER_ARTICLE)]
     entries = []
     for a in range(n // SENTENCES_PER_ARTICLE):
         picked = [texts[i] for i in rng.integers(0, len(texts), SENTENCES_PER_ARTICLE)]
-        body, spans, pos = [], [], 0
+        spans, pos = [], 0
         for t in picked:
             spans.append((pos, pos + len(t)))
-            body.append(t)
             pos += len(t) + 1
-        text = "\n".join(body)
-        chunks = [(spans[i][0], spans[min(i + SENTENCES_PER_CHUNK, len(spans)) - 1][1]) for i in range(0, len(spans), SENTENCES_PER_CHUNK)]
-        sv = vectors[a * SENTENCES_PER_ARTICLE:(a + 1) * SENTENCES_PER_ARTICLE]
-        cv = sv.reshape(len(chunks), -1, sv.shape[1]).mean(axis=1)
-        cv /= np.linalg.norm(cv, axis=1, keepdims=True)
-        article = Article(id=f"s{a}", text=text, title=f"Synthetic {a}")
+        chunks = [(spans[i][0], spans[i + SENTENCES_PER_CHUNK - 1][1]) for i in range(0, len(spans), SENTENCES_PER_CHUNK)]
+        article = Article(id=f"s{a}", text="\n".join(picked), title=f"Synthetic {a}")
         entries.append(
-            ArticleEntry(article, store.content_hash(article), chunks, spans,
-                         [i // SENTENCES_PER_CHUNK for i in range(len(spans))], cv, sv)
+            ArticleEntry(article, store.content_hash(article), chunks, spans, sentence_chunk,
+                         chunk_vectors[a * chunks_per_article:(a + 1) * chunks_per_article],
+                         sentence_vectors[a * SENTENCES_PER_ARTICLE:(a + 1) * SENTENCES_PER_ARTICLE])
         )
     return entries
 
@@ -100,6 +111,12 @@ def io_bytes() -> tuple[int, int]:
     return int(fields["rchar"]), int(fields["wchar"])
 
 
+def resident_mb() -> dict[str, float]:
+    """This process's resident memory: anonymous, and file pages mapped in (MB)."""
+    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+    return {k: int(fields[k].split()[0]) / 1024 for k in ("RssAnon", "RssFile")}
+
+
 def search_timings(idx_search, qv: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
     ms, hits = [], []
     for q, t in zip(qv, truth):
@@ -108,6 +125,33 @@ def search_timings(idx_search, qv: np.ndarray, truth: np.ndarray) -> tuple[float
         ms.append((time.perf_counter() - start) * 1000)
         hits.append(len(set(t[:10]) & set(found[0][:10])) / 10)
     return *percentiles(ms), float(np.mean(hits))
+
+
+def probe(index: Path, questions: list[str]) -> dict:
+    """In a fresh process: the models loaded and warm, then the index opened and every question
+    answered. Memory before and after, load time, answer() latency."""
+    from qa.reranker import load_reranker
+
+    load_embedder().encode_queries(["warm up"])
+    load_reranker().logits("warm up", ["a sentence"])
+    before = resident_mb()
+    start = time.perf_counter()
+    open_index(index)
+    open_s = time.perf_counter() - start
+    opened = resident_mb()
+    for q in questions[:5]:
+        answer(q, index=index)  # warm
+    ms = [answer(q, index=index).timings_ms["total"] for q in questions]
+    after = resident_mb()
+    return {"open_s": open_s, "answer": percentiles(ms), "before": before, "opened": opened, "after": after}
+
+
+def probe_in_fresh_process(index: Path, questions: list[str], tmp: Path) -> dict:
+    qfile = tmp / "questions.json"
+    qfile.write_text(json.dumps(questions))
+    out = subprocess.run([sys.executable, __file__, "--probe", str(index), str(qfile)],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def add_articles(index: Path, entries: list[ArticleEntry], pool: list[str], tmp: Path) -> dict[str, float]:
@@ -138,22 +182,27 @@ def add_articles(index: Path, entries: list[ArticleEntry], pool: list[str], tmp:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", default="10000,100000,1000000")
-    ap.add_argument("--vectors-only", default="10000000")
+    ap.add_argument("--sizes", default="10000,100000,1000000,10000000")
+    ap.add_argument("--add-at", type=int, default=1_000_000, help="the size to which 1,000 articles are added")
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
     ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--probe", nargs=2, metavar=("INDEX", "QUESTIONS_JSON"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.probe:
+        print(json.dumps(probe(Path(args.probe[0]), json.loads(Path(args.probe[1]).read_text()))))
+        return
     rng = np.random.default_rng(0)
-    rows, large, added = [], [], None
+    rows, added = [], None
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         real, texts, questions = real_material(Path(args.data), tmp)
         questions = questions[: args.queries]
         manifest = _manifest(embedder_for(open_index(tmp / "news-dev")))
         qv = load_embedder().encode_queries(questions)
-        sizes = [int(s) for s in args.sizes.split(",")]
-        for n in sizes:
-            entries = synthetic_entries(n, real, texts, rng)
+        for n in [int(s) for s in args.sizes.split(",")]:
+            t = time.perf_counter()
+            entries = synthetic_entries(n, real, texts, rng, tmp / f"vectors-{n}")
+            generate_s = time.perf_counter() - t
             index = tmp / f"scale-{n}"
             index.mkdir()
             _, written0 = io_bytes()
@@ -164,36 +213,35 @@ def main() -> None:
             write_bytes = io_bytes()[1] - written0
             idx = open_index(index)
             info = idx.manifest["index_type"]["sentences"]
-            vectors = np.asarray(idx.vectors("sentences"))
+            vectors = idx.vectors("sentences")
+            t = time.perf_counter()
             truth = vector_index._exact_top10(vectors, qv)
-            e50, e95 = exact_timings(vectors, qv)
-            del vectors
+            exact_ms = (time.perf_counter() - t) * 1000 / len(qv)  # exact search, batched, over the memory-mapped vectors
             s50, s95, recall = search_timings(idx.search, qv, truth)
-            for q in questions[:5]:
-                answer(q, index=index)  # warm
-            answer_ms = [answer(q, index=index).timings_ms["total"] for q in questions]
-            rows.append((n, info["type"], write_s, e50, e95, s50, s95, recall, *percentiles(answer_ms)))
+            served = probe_in_fresh_process(index, questions, tmp)
+            disk = sum(f.stat().st_size for f in store.current_generation(index).rglob("*") if f.is_file())
+            rows.append(dict(n=n, type=info["type"], generate_s=generate_s, write_s=write_s, exact_ms=exact_ms,
+                             search=(s50, s95), recall=recall, disk_gb=disk / 2**30, **served))
             print(rows[-1], flush=True)
-            if n == max(sizes):
+            if n == args.add_at:
                 added = add_articles(index, entries, texts, tmp) | {"write_s": write_s, "write_bytes": write_bytes, "n": n}
                 print(added, flush=True)
-            del entries
-        for n in [int(s) for s in args.vectors_only.split(",") if s]:
-            large.append(vectors_only(n, real, qv, tmp / f"vectors-{n}.npy", rng))
-            print(large[-1], flush=True)
+            del entries, vectors, idx
+            from qa import api
+            api._open.clear()
+            shutil.rmtree(index)
+            shutil.rmtree(tmp / f"vectors-{n}")
     with recorded("Latency by size"):
-        header = (f"{'sentences':>10} {'type':>5} {'build s':>8} {'exact p50/p95 ms':>17} {'search p50/p95 ms':>18} "
-                  f"{'recall@10':>9} {'answer() p50/p95 ms':>20}")
-        print(header)
-        for n, kind, build_s, e50, e95, s50, s95, rec, a50, a95 in rows:
-            print(f"{n:>10,} {kind:>5} {build_s:>8.1f} {e50:>8.1f} / {e95:<6.1f} {s50:>9.1f} / {s95:<6.1f} {rec:>9.3f} {a50:>10.1f} / {a95:<6.1f}")
-        s50_full, a50_full, a95_full = rows[-1][5], rows[-1][8], rows[-1][9]
-        for r in large:
-            print(f"{r['n']:>10,} {r['type']:>5} {r['build_s']:>8.1f} {r['exact_p50']:>8.1f} / {r['exact_p95']:<6.1f} "
-                  f"{r['search_p50']:>9.1f} / {r['search_p95']:<6.1f} {r['recall']:>9.3f} "
-                  f"{a50_full - s50_full + r['search_p50']:>10.1f} / {a95_full - s50_full + r['search_p95']:<6.1f} (projected)")
-            print(f"    {r['n']:,} vectors: index resident {r['resident_mb']:.0f} MB, file {r['index_mb']:.0f} MB; "
-                  f"full vectors on disk {r['vectors_gb']:.1f} GB (memory-mapped, only re-scored rows read)")
+        print(f"{'sentences':>10} {'type':>5} {'write s':>8} {'exact ms':>8} {'search p50/p95 ms':>18} "
+              f"{'recall@10':>9} {'answer() p50/p95 ms':>20} {'open s':>6}  index resident MB (anon + file)")
+        for r in rows:
+            anon = r["after"]["RssAnon"] - r["before"]["RssAnon"]
+            file = r["after"]["RssFile"] - r["before"]["RssFile"]
+            print(f"{r['n']:>10,} {r['type']:>5} {r['write_s']:>8.1f} {r['exact_ms']:>8.1f} {r['search'][0]:>9.1f} / {r['search'][1]:<6.1f} "
+                  f"{r['recall']:>9.3f} {r['answer'][0]:>10.1f} / {r['answer'][1]:<6.1f} {r['open_s']:>6.2f}  "
+                  f"{anon + file:>6.0f} ({anon:.0f} + {file:.0f}); on disk {r['disk_gb']:.1f} GB")
+        print("index resident: growth of the answering process from models loaded to 200 questions answered;"
+              " file pages are the memory-mapped spans and vectors read, reclaimable by the kernel")
         if added:
             per_sentence = added["embed_s"] / added["new_sentences"]
             full_s = added["write_s"] + per_sentence * added["n"]
@@ -207,55 +255,6 @@ def main() -> None:
             print(f"  bytes written {added['written'] / 2**20:.1f} MB = {100 * added['written'] / added['write_bytes']:.2f}% "
                   f"of the full write ({added['write_bytes'] / 2**20:.0f} MB); bytes read {added['read'] / 2**20:.1f} MB "
                   f"(the source's {NEW_ARTICLES + added['n'] // SENTENCES_PER_ARTICLE:,} articles included)")
-
-
-def exact_timings(vectors: np.ndarray, qv: np.ndarray) -> tuple[float, float]:
-    import faiss
-
-    exact = faiss.IndexFlatIP(vectors.shape[1])
-    exact.add(vectors)
-    ms = []
-    for q in qv:
-        start = time.perf_counter()
-        exact.search(q[None, :], 64)
-        ms.append((time.perf_counter() - start) * 1000)
-    return percentiles(ms)
-
-
-def vectors_only(n: int, real: np.ndarray, qv: np.ndarray, path: Path, rng: np.random.Generator) -> dict:
-    import faiss
-
-    mean, cov = real.mean(axis=0), np.cov(real, rowvar=False)
-    lower = np.linalg.cholesky(cov).astype(np.float32)
-    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, real.shape[1]))
-    for lo in range(0, n, 500_000):
-        z = rng.standard_normal((min(500_000, n - lo), real.shape[1]), dtype=np.float32)
-        x = z @ lower.T + mean.astype(np.float32)
-        out[lo:lo + len(x)] = x / np.linalg.norm(x, axis=1, keepdims=True)
-    out.flush()
-    del out
-    vectors = np.load(path, mmap_mode="r")
-    t = time.perf_counter()
-    index, info = vector_index.build(vectors, "auto")
-    build_s = time.perf_counter() - t
-    faiss.write_index(index, str(path.with_suffix(".faiss")))
-    del index
-    # resident memory of the index alone, in a fresh process (this one's allocator keeps freed memory)
-    probe = ("import faiss, os, pathlib; statm = lambda: int(pathlib.Path('/proc/self/statm').read_text().split()[1]); "
-             f"b = statm(); i = faiss.read_index({str(path.with_suffix('.faiss'))!r}); "
-             "print((statm() - b) * os.sysconf('SC_PAGE_SIZE') / 2**20)")
-    resident = float(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout)
-    index = faiss.read_index(str(path.with_suffix(".faiss")))
-    vector_index.configure(index, info)
-    truth = vector_index._exact_top10(vectors, qv)
-    t = time.perf_counter()
-    vector_index._exact_top10(vectors, qv[:20])
-    exact_ms = (time.perf_counter() - t) * 1000 / 20
-    s50, s95, recall = search_timings(lambda q, k: vector_index.search(index, info, vectors, q, k), qv, truth)
-    return {"n": n, "type": info["type"], "build_s": build_s, "exact_p50": exact_ms, "exact_p95": exact_ms,
-            "search_p50": s50, "search_p95": s95, "recall": recall, "tuned_recall": info["recall_at_10"],
-            "resident_mb": resident, "index_mb": path.with_suffix(".faiss").stat().st_size / 2**20,
-            "vectors_gb": path.stat().st_size / 2**30}
 
 
 if __name__ == "__main__":

@@ -110,16 +110,16 @@ def score_sentences(
 
 def search(idx: StoredIndex, query: np.ndarray, k: int) -> list[ScoredSentence]:
     """The k sentences whose in-context vectors are closest to the query, best first."""
-    n = len(idx.sentence_spans)
+    n = idx.sentence_count
     if n == 0:
         return []
     scores, rows = idx.search(query.reshape(1, -1), min(k, n))
-    out = []
-    for r, score in zip(rows[0], scores[0]):
-        if r >= 0:
-            start, end = int(idx.sentence_spans[r, 0]), int(idx.sentence_spans[r, 1])
-            out.append(ScoredSentence(int(r), int(idx.sentence_article[r]), start, end, float(score), vector=float(score)))
-    return out
+    found = rows[0] >= 0
+    spans = idx.sentences_at(rows[0][found])
+    return [
+        ScoredSentence(int(r), int(article), int(start), int(end), float(score), vector=float(score))
+        for r, score, (article, _, start, end) in zip(rows[0][found], scores[0][found], spans)
+    ]
 
 
 def rerank(idx: StoredIndex, candidates: list[ScoredSentence], question: str, reranker: Reranker) -> list[ScoredSentence]:
@@ -142,7 +142,7 @@ def candidate_features(
     holds the kind of answer asked for (0 or 1). Their weights are fitted, not chosen."""
     wanted = lexical.terms(question)
     df = idx.document_frequencies(wanted)
-    n = len(idx.sentence_spans)
+    n = idx.sentence_count
     kinds = [ANSWER_KINDS[k][1] for k in answer_kinds(question)]
     return [
         [float(z), s.vector, lexical.coverage(wanted, text, df, n), float(any(k.search(text) for k in kinds))]
@@ -161,7 +161,7 @@ def _rerank_by_overlap(idx: StoredIndex, ranked: list[ScoredSentence], question:
     if not wanted or not head:
         return ranked
     df = idx.document_frequencies(wanted)
-    n = len(idx.sentence_spans)
+    n = idx.sentence_count
     # Scores stay as they were: abstention and quote selection read the vectors' scores.
     head = [replace(s, overlap=lexical.coverage(wanted, idx.text(s.article)[s.start:s.end], df, n)) for s in head]
     return sorted(head, key=lambda x: -(x.score + W_OVERLAP * x.overlap)) + tail
@@ -339,7 +339,7 @@ def cite(idx: StoredIndex, quotes: list[Quote]) -> list[Citation]:
     citations = []
     for n, q in enumerate(quotes, 1):
         s = q.main
-        meta = idx.articles[s.article]
+        meta = idx.article(s.article)
         also = [src for a in q.also for src in _sources(idx, a)]
         citations.append(
             Citation(
@@ -361,8 +361,8 @@ def cite(idx: StoredIndex, quotes: list[Quote]) -> list[Citation]:
 def _sources(idx: StoredIndex, s: ScoredSentence) -> list[Source]:
     """The sentence's own article, then the articles stored with exactly the same text."""
     quote = idx.text(s.article)[s.start:s.end]
-    rows = [s.article, *idx.same_text.get(s.article, [])]
-    return [Source(m.id, m.title, m.url, m.date, quote, s.start, s.end) for m in (idx.articles[r] for r in rows)]
+    rows = [s.article, *idx.same_text(s.article)]
+    return [Source(m.id, m.title, m.url, m.date, quote, s.start, s.end) for m in map(idx.article, rows)]
 
 
 def _normal(text: str) -> str:

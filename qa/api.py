@@ -125,7 +125,7 @@ def answer(
 def article_text(article_id: str, index: str | os.PathLike[str] | None = None) -> str:
     """The text the index stored for an article: what every quote of it is cut from."""
     idx = open_index(index)
-    meta = idx.by_id.get(article_id)
+    meta = idx.find_article(article_id)
     if meta is None:
         raise QAError(f"no article {article_id!r} in index {idx.path.parent}")
     return idx.text(meta.row)

@@ -122,13 +122,19 @@ def _appends(previous: StoredIndex, deleted: list[int], changed: int) -> bool:
     rewrite of the whole index into one segment (cost grows with the index; it compacts too)."""
     if len(previous.segments) >= MAX_SEGMENTS or changed >= APPEND_BELOW * max(1, int(previous.live.sum())):
         return False
-    gone = np.zeros(len(previous.articles), bool)
+    gone = np.zeros(len(previous.live), bool)
     gone[deleted] = True
     # an article kept as an alias of a deleted one would lose the sentences it shares: rewrite instead
-    if any(previous.live[a.row] and not gone[a.row] and gone[a.text_of] for a in previous.articles):
+    if (previous.live & ~gone & gone[previous.text_of]).any():
         return False
-    dead = ~previous.live | gone
-    return float(dead[previous.sentence_article].mean() if len(previous.sentence_article) else 0.0) <= MAX_DEAD_SHARE
+    dead = np.flatnonzero(~previous.live | gone)
+    stored = previous.sentence_count
+    lost = 0
+    for seg in previous.segments:
+        mine = dead[(dead >= seg.article_offset) & (dead < seg.article_offset + seg.article_count)]
+        starts, ends = seg.runs("sentences", mine - seg.article_offset)
+        lost += int((ends - starts).sum())
+    return (lost / stored if stored else 0.0) <= MAX_DEAD_SHARE
 
 
 def _manifest(embedder: Embedder) -> dict:
@@ -169,18 +175,22 @@ def _reusable(current: StoredIndex, model: str) -> bool:
 
 
 def _reuse(previous: StoredIndex, row: int, article: Article, digest: str) -> ArticleEntry:
-    # Rows are written article by article, so each article's rows are one sorted run.
-    chunk_rows = np.arange(*np.searchsorted(previous.chunk_article, [row, row + 1]))
-    sentence_rows = np.arange(*np.searchsorted(previous.sentence_article, [row, row + 1]))
-    first_chunk = int(chunk_rows[0]) if len(chunk_rows) else 0
+    """An unchanged article's entry from the index that holds it. Its vectors stay views of the
+    memory-mapped files (read only when the new generation is written), so rewriting a large index
+    does not hold its vectors in memory."""
+    seg = previous.segment_of(row)
+    local = row - seg.article_offset
+    (c0,), (c1,) = seg.runs("chunks", [local])
+    (s0,), (s1,) = seg.runs("sentences", [local])
+    sentences = np.asarray(seg.sentences[s0:s1])
     return ArticleEntry(
         article=article,
         hash=digest,
-        chunks=[tuple(map(int, s)) for s in previous.chunk_spans[chunk_rows]],
-        sentences=[tuple(map(int, s)) for s in previous.sentence_spans[sentence_rows]],
-        sentence_chunk=[int(c) - first_chunk for c in previous.sentence_chunk[sentence_rows]],
-        chunk_vectors=np.asarray(previous.vectors("chunks")[chunk_rows]),
-        sentence_vectors=np.asarray(previous.vectors("sentences")[sentence_rows]),
+        chunks=[(int(a), int(b)) for a, b in seg.chunks[c0:c1, 1:3]],
+        sentences=[(int(a), int(b)) for a, b in sentences[:, 2:4]],
+        sentence_chunk=(sentences[:, 1] - c0).tolist(),
+        chunk_vectors=seg.vectors("chunks")[c0:c1],
+        sentence_vectors=seg.vectors("sentences")[s0:s1],
     )
 
 

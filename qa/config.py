@@ -21,7 +21,7 @@ EMBED_BATCH = 16  # measured: 16 beats 32 and 64 on 2 cores (bench/build_speed.p
 
 MAX_QUESTION_CHARS = 2000
 DEFAULT_TOP_K = 5       # quotes at most in one answer
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 
 
 def resolve_index(index: str | os.PathLike[str] | None) -> Path:

@@ -104,7 +104,7 @@ def evaluate(questions_path: str | Path, index: str | Path | None = None, *, k: 
     idx = open_index(index)
 
     def text_of(article_id: str) -> str:
-        meta = idx.by_id.get(article_id)
+        meta = idx.find_article(article_id)
         return idx.text(meta.row) if meta else ""
 
     answer(questions[0]["question"], index=index, k=k, rerank=rerank) if questions else None  # warm: latency is per question

@@ -3,11 +3,15 @@
     index/
       current -> gen-<time>-<pid>     symlink, replaced in one rename when a build completes
       gen-.../manifest.json           model, dimension, chunking, versions, live counts, segments
-      gen-.../store.sqlite            articles (with their stored text), chunks, sentences
-      gen-.../chunks.npy, sentences.npy     unit vectors, rows aligned with the tables
+      gen-.../store.sqlite            articles' metadata, their stored texts, word document frequencies
+      gen-.../chunk_spans.npy         (article, start, end) per chunk row, int32, memory-mapped
+      gen-.../sentence_spans.npy      (article, chunk, start, end) per sentence row, int32, memory-mapped
+      gen-.../articles.npy            per article row: the row whose stored text it has (itself, or a
+                                      twin), and where its chunk and sentence rows end (rows run article by article)
+      gen-.../chunks.npy, sentences.npy     unit vectors, rows aligned with the span files
       gen-.../sentences.faiss         inner-product index over the sentence vectors (type by size);
                                       chunk vectors are kept only to be reused by later rebuilds
-      gen-.../seg-<time>/...          a segment appended by a later, small rebuild: the same four files
+      gen-.../seg-<time>/...          a segment appended by a later, small rebuild: the same files
       .lock                           held by the one rebuild that may run at a time
 
 A generation is one or more segments: the files at its top, and `seg-*` folders appended after.
@@ -16,6 +20,10 @@ only a new segment holding the new and edited articles; the new generation hard-
 previous one's segment files (no byte copied) and lists the articles that are gone (edited or
 removed) as deleted rows of their segments, never searched or cited again. When appending stops
 paying (too many segments, too much deleted), the next rebuild writes one segment again.
+
+Loading reads only what answering needs in memory (the FAISS index, one int per article); spans
+and vectors are memory-mapped and metadata is read by row, so a 10M-sentence index answers within
+a few hundred MB.
 
 A build writes a hidden `.tmp-*` folder, renames it to `gen-*` and only then points `current` at
 it, so a killed build leaves the previous index untouched and answering.
@@ -163,7 +171,8 @@ def append_generation(
     return _swap_in(index_dir, tmp, name, manifest)
 
 
-SEGMENT_FILES = (DB, "chunks.npy", "sentences.npy", "sentences.faiss")
+SEGMENT_FILES = (DB, "chunk_spans.npy", "sentence_spans.npy", "articles.npy", "chunks.npy", "sentences.npy", "sentences.faiss")
+SPAN_LIMIT = 2**31 - 1  # rows and character offsets are stored as int32
 
 
 def _new_generation(index_dir: Path) -> tuple[Path, str]:
@@ -176,12 +185,19 @@ def _new_generation(index_dir: Path) -> tuple[Path, str]:
 
 
 def _write_segment(folder: Path, entries: list[ArticleEntry], dim: int, index_type: str) -> dict[str, Any]:
-    """One segment's files (texts and tables, vectors, FAISS index) in `folder`; what the manifest
-    records of it. Article rows, and the rows an alias points at, are the segment's own."""
+    """One segment's files (tables, spans, vectors, FAISS index) in `folder`; what the manifest
+    records of it. Article rows, and the rows an alias points at, are the segment's own. Vectors are
+    written entry by entry into memory-mapped files, never stacked in memory: an entry's vectors may
+    themselves be views of another segment's files (compaction, or an index of 10^7 sentences)."""
     import faiss
 
-    chunk_vectors = _stack([e.chunk_vectors for e in entries], dim)
-    sentence_vectors = _stack([e.sentence_vectors for e in entries], dim)
+    n_chunks = sum(len(e.chunks) for e in entries)
+    n_sentences = sum(len(e.sentences) for e in entries)
+    chunk_spans = np.zeros((n_chunks, 3), np.int64)
+    sentence_spans = np.zeros((n_sentences, 4), np.int64)
+    articles = np.zeros((len(entries), 3), np.int64)  # text_of, end of its chunk rows, end of its sentence rows
+    chunk_vectors = _vector_file(folder / "chunks.npy", n_chunks, dim)
+    sentence_vectors = _vector_file(folder / "sentences.npy", n_sentences, dim)
 
     db = sqlite3.connect(folder / DB)
     db.executescript(
@@ -191,15 +207,11 @@ def _write_segment(folder: Path, entries: list[ArticleEntry], dim: int, index_ty
             text_of INTEGER NOT NULL);
         -- texts apart: a rebuild scans the articles' metadata without reading every text
         CREATE TABLE texts (row INTEGER PRIMARY KEY, text TEXT NOT NULL);
-        CREATE TABLE chunks (row INTEGER PRIMARY KEY, article INTEGER NOT NULL, start INTEGER, end INTEGER);
-        CREATE TABLE sentences (row INTEGER PRIMARY KEY, article INTEGER NOT NULL, chunk INTEGER NOT NULL,
-            start INTEGER, end INTEGER);
         CREATE TABLE terms (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
         """
     )
-    chunk_row = 0
-    sentence_row = 0
-    rows = {e.article.id: n for n, e in enumerate(entries)}
+    c = n = 0
+    rows = {e.article.id: r for r, e in enumerate(entries)}
     for a_row, e in enumerate(entries):
         a = e.article
         text_of = rows[e.same_text_as] if e.same_text_as else a_row
@@ -209,28 +221,42 @@ def _write_segment(folder: Path, entries: list[ArticleEntry], dim: int, index_ty
         )
         if not e.same_text_as:
             db.execute("INSERT INTO texts VALUES (?,?)", (a_row, a.text))
-        db.executemany(
-            "INSERT INTO chunks VALUES (?,?,?,?)",
-            [(chunk_row + i, a_row, s, t) for i, (s, t) in enumerate(e.chunks)],
-        )
-        db.executemany(
-            "INSERT INTO sentences VALUES (?,?,?,?,?)",
-            [(sentence_row + i, a_row, chunk_row + c, s, t) for i, ((s, t), c) in enumerate(zip(e.sentences, e.sentence_chunk))],
-        )
-        chunk_row += len(e.chunks)
-        sentence_row += len(e.sentences)
+        if e.chunks:
+            chunk_spans[c:c + len(e.chunks)] = [(a_row, s, t) for s, t in e.chunks]
+            chunk_vectors[c:c + len(e.chunks)] = e.chunk_vectors
+        if e.sentences:
+            sentence_spans[n:n + len(e.sentences)] = [(a_row, c + k, s, t) for (s, t), k in zip(e.sentences, e.sentence_chunk)]
+            sentence_vectors[n:n + len(e.sentences)] = e.sentence_vectors
+        c += len(e.chunks)
+        n += len(e.sentences)
+        articles[a_row] = (text_of, c, n)
     # Document frequencies over sentences, for weighting the question's words by rarity.
     df = lexical.document_frequencies(e.article.text[a:b] for e in entries for a, b in e.sentences)
     db.executemany("INSERT INTO terms VALUES (?,?)", df.items())
     db.commit()
     db.close()
 
-    np.save(folder / "chunks.npy", chunk_vectors)
-    np.save(folder / "sentences.npy", sentence_vectors)
-    index, chosen = vector_index.build(sentence_vectors, index_type)
+    if max(int(chunk_spans.max(initial=0)), int(sentence_spans.max(initial=0))) > SPAN_LIMIT:
+        raise ValueError("an article longer than 2 GB cannot be indexed")
+    np.save(folder / "chunk_spans.npy", chunk_spans.astype(np.int32))
+    np.save(folder / "sentence_spans.npy", sentence_spans.astype(np.int32))
+    np.save(folder / "articles.npy", articles.astype(np.int32))
+    for vectors in (chunk_vectors, sentence_vectors):
+        if isinstance(vectors, np.memmap):
+            vectors.flush()
+    del chunk_vectors, sentence_vectors
+    index, chosen = vector_index.build(np.load(folder / "sentences.npy", mmap_mode="r"), index_type)
     faiss.write_index(index, str(folder / "sentences.faiss"))
-    counts = {"articles": len(entries), "chunks": chunk_row, "sentences": sentence_row}
+    counts = {"articles": len(entries), "chunks": n_chunks, "sentences": n_sentences}
     return {"path": ".", "counts": counts, "index": chosen, "deleted": []}
+
+
+def _vector_file(path: Path, rows: int, dim: int) -> np.ndarray:
+    """A float32 .npy file of `rows` x `dim`, open for writing row slices."""
+    if rows == 0:  # nothing to map: write the empty array as it is
+        np.save(path, np.zeros((0, dim), np.float32))
+        return np.zeros((0, dim), np.float32)
+    return np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(rows, dim))
 
 
 def _swap_in(index_dir: Path, tmp: Path, name: str, manifest: dict[str, Any]) -> Path:
@@ -254,13 +280,6 @@ def _swap_in(index_dir: Path, tmp: Path, name: str, manifest: dict[str, Any]) ->
     return final
 
 
-def _stack(parts: list[np.ndarray], dim: int) -> np.ndarray:
-    parts = [p for p in parts if len(p)]
-    if not parts:
-        return np.zeros((0, dim), np.float32)
-    return np.ascontiguousarray(np.vstack(parts), dtype=np.float32)
-
-
 def _fsync_tree(folder: Path) -> None:
     for path in folder.iterdir():
         if path.is_dir():
@@ -281,19 +300,27 @@ def _fsync_dir(folder: Path) -> None:
 
 @dataclass
 class Segment:
-    """One immutable part of a generation: its own SQLite file, vectors and FAISS index. Rows in its
-    files are its own; the generation adds the offsets where its rows start."""
+    """One immutable part of a generation: its own SQLite file, span and vector files and FAISS index.
+    Rows in its files are its own; the generation adds the offsets where its rows start."""
 
     path: Path
     info: dict[str, Any]      # its entry in the manifest: path, counts, index type, deleted article rows
     db: sqlite3.Connection
-    articles: list[ArticleMeta]   # rows are the segment's own
-    chunks: np.ndarray            # (article, start, end) per chunk row
-    sentences: np.ndarray         # (article, chunk, start, end) per sentence row
+    articles: np.ndarray      # per article row (the segment's own): text_of, chunk rows' end, sentence rows' end
+    chunks: np.ndarray        # (article, start, end) per chunk row, memory-mapped
+    sentences: np.ndarray     # (article, chunk, start, end) per sentence row, memory-mapped
     article_offset: int = 0
     sentence_offset: int = 0
     chunk_offset: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def article_count(self) -> int:
+        return len(self.articles)
+
+    @property
+    def text_of(self) -> np.ndarray:
+        return self.articles[:, 0]
 
     @cached_property
     def index(self) -> Any:
@@ -317,25 +344,46 @@ class Segment:
         return cache[kind]
 
     def holds_article(self, row: int) -> bool:
-        return self.article_offset <= row < self.article_offset + len(self.articles)
+        return self.article_offset <= row < self.article_offset + self.article_count
+
+    def runs(self, kind: str, article_rows: list[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where the chunk or sentence rows of these article rows start and end (the segment's own
+        numbering). Rows are written article by article: each article's rows are one run."""
+        ends = self.articles[:, 1 if kind == "chunks" else 2].astype(np.int64)
+        rows = np.asarray(article_rows, np.int64)
+        starts = np.where(rows > 0, ends[np.maximum(rows - 1, 0)], 0)
+        return starts, ends[rows]
+
+    def rows_of(self, kind: str, article_rows: list[int] | np.ndarray) -> np.ndarray:
+        """The segment's chunk or sentence rows of these article rows."""
+        starts, ends = self.runs(kind, article_rows)
+        return np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)] + [np.zeros(0, np.int64)])
 
     @cached_property
     def deleted_sentences(self) -> np.ndarray:
         """The segment's sentence rows of articles deleted since it was written (never searched)."""
-        deleted = self.info.get("deleted", [])
-        return np.flatnonzero(np.isin(self.sentences[:, 0], deleted)) if deleted else np.zeros(0, np.int64)
+        return self.rows_of("sentences", self.info.get("deleted", []))
 
     def live_counts(self, deleted: list[int]) -> dict[str, int]:
         """Articles, chunks and sentences of this segment that are not among `deleted` article rows."""
-        return {
-            "articles": len(self.articles) - len(set(deleted)),
-            "chunks": int((~np.isin(self.chunks[:, 0], deleted)).sum()),
-            "sentences": int((~np.isin(self.sentences[:, 0], deleted)).sum()),
-        }
+        gone = sorted(set(deleted))
+        live = {"articles": self.article_count - len(gone)}
+        for kind in ("chunks", "sentences"):
+            starts, ends = self.runs(kind, gone)
+            live[kind] = len(getattr(self, kind)) - int((ends - starts).sum())
+        return live
 
     def query(self, sql: str, params: tuple | list) -> list[tuple]:
         with self.lock:
             return self.db.execute(sql, params).fetchall()
+
+    def meta(self, where: str, params: tuple | list) -> list[ArticleMeta]:
+        """Article metadata from the segment's table, with the generation's row numbers."""
+        rows = self.query(f"SELECT {META_COLUMNS} FROM articles {where}", params)
+        return [ArticleMeta(r[0] + self.article_offset, *r[1:9], r[9] + self.article_offset) for r in rows]
+
+
+META_COLUMNS = "row, id, title, url, date, source, path, hash, text_hash, text_of"
 
 
 class RowView:
@@ -350,6 +398,11 @@ class RowView:
         return self.shape[0]
 
     def __getitem__(self, rows) -> np.ndarray:
+        if isinstance(rows, slice) and rows.step in (None, 1):
+            lo, hi, _ = rows.indices(len(self))
+            p = int(np.searchsorted(self.offsets, lo, side="right") - 1)
+            if hi <= self.offsets[p + 1]:  # within one segment (as one article's rows always are): a view, no copy
+                return self.parts[p][lo - self.offsets[p]:hi - self.offsets[p]]
         rows = np.arange(len(self))[rows] if isinstance(rows, slice) else np.asarray(rows)
         if rows.dtype == bool:
             rows = np.flatnonzero(rows)
@@ -367,42 +420,64 @@ class RowView:
 @dataclass
 class StoredIndex:
     """One loaded generation: its segments searchable as one, with global row numbers (segments in
-    order), sentence spans in memory, texts from SQLite."""
+    order). In memory: the FAISS indexes and one int per article. Spans and vectors are memory-mapped;
+    metadata and texts are read from SQLite by row, when a question cites them."""
 
     path: Path
     manifest: dict[str, Any]
     segments: list[Segment]
-    articles: list[ArticleMeta]       # every stored row, deleted ones included (`live` says which)
-    live: np.ndarray                  # per article row: not deleted by a later segment
-    chunk_article: np.ndarray
-    chunk_spans: np.ndarray
-    sentence_article: np.ndarray
-    sentence_chunk: np.ndarray
-    sentence_spans: np.ndarray
+    live: np.ndarray          # per article row: not deleted by a later segment
+    text_of: np.ndarray       # per article row, the row whose stored text it has
     _texts: dict[int, str] = field(default_factory=dict, repr=False)
+    _metas: dict[int, ArticleMeta] = field(default_factory=dict, repr=False)
 
     @property
-    def by_id(self) -> dict[str, ArticleMeta]:
-        if not hasattr(self, "_by_id"):
-            self._by_id = {a.id: a for a in self.live_articles}
-        return self._by_id
+    def sentence_count(self) -> int:
+        """Sentence rows stored (deleted ones included): what word rarity is counted over."""
+        return sum(len(seg.sentences) for seg in self.segments)
+
+    def article(self, row: int) -> ArticleMeta:
+        """One article's metadata, by its row."""
+        meta = self._metas.get(row)
+        if meta is None:
+            seg = self.segment_of(row)
+            found = seg.meta("WHERE row = ?", (row - seg.article_offset,))
+            if not found:
+                raise IndexCorruptError(f"article row {row} missing from {seg.path / DB}: run qa rebuild --full")
+            meta = found[0]
+            if len(self._metas) > 4096:
+                self._metas.clear()
+            self._metas[row] = meta
+        return meta
+
+    def find_article(self, article_id: str) -> ArticleMeta | None:
+        """The live article with this id, if the index holds one."""
+        for seg in reversed(self.segments):  # an edited article lives in the latest segment that has it
+            for meta in seg.meta("WHERE id = ?", (article_id,)):
+                if self.live[meta.row]:
+                    return meta
+        return None
+
+    @cached_property
+    def articles(self) -> list[ArticleMeta]:
+        """Every stored article row, deleted ones included (`live` says which): read in full, for a rebuild."""
+        return [m for seg in self.segments for m in seg.meta("ORDER BY row", ())]
 
     @property
     def live_articles(self) -> list[ArticleMeta]:
         return [a for a in self.articles if self.live[a.row]]
 
-    @property
-    def same_text(self) -> dict[int, list[int]]:
-        """For an article row, the other articles that have exactly its text."""
-        if not hasattr(self, "_same_text"):
-            groups: dict[int, list[int]] = {}
-            for a in self.live_articles:
-                if a.text_of != a.row:
-                    groups.setdefault(a.text_of, []).append(a.row)
-            self._same_text = groups
-        return self._same_text
+    def same_text(self, row: int) -> list[int]:
+        """The other live articles that have exactly this article's text."""
+        if "_twins" not in self.__dict__:
+            rows = np.flatnonzero((self.text_of != np.arange(len(self.text_of))) & self.live)
+            twins: dict[int, list[int]] = {}
+            for r in rows.tolist():
+                twins.setdefault(int(self.text_of[r]), []).append(r)
+            self.__dict__["_twins"] = twins
+        return self.__dict__["_twins"].get(row, [])
 
-    def _segment_of(self, article_row: int) -> Segment:
+    def segment_of(self, article_row: int) -> Segment:
         return next(seg for seg in self.segments if seg.holds_article(article_row))
 
     def document_frequencies(self, terms: set[str]) -> dict[str, int]:
@@ -416,10 +491,10 @@ class StoredIndex:
         return df
 
     def text(self, article_row: int) -> str:
-        article_row = self.articles[article_row].text_of
+        article_row = int(self.text_of[article_row])
         text = self._texts.get(article_row)
         if text is None:
-            seg = self._segment_of(article_row)
+            seg = self.segment_of(article_row)
             rows = seg.query("SELECT text FROM texts WHERE row = ?", (article_row - seg.article_offset,))
             row = rows[0] if rows else None
             if row is None:
@@ -429,6 +504,16 @@ class StoredIndex:
                 self._texts.clear()
             self._texts[article_row] = text
         return text
+
+    def sentences_at(self, rows: np.ndarray) -> np.ndarray:
+        """(article, chunk, start, end) of these global sentence rows, in global numbering."""
+        rows = np.asarray(rows, np.int64)
+        out = np.zeros((len(rows), 4), np.int64)
+        for seg in self.segments:
+            here = (rows >= seg.sentence_offset) & (rows < seg.sentence_offset + len(seg.sentences))
+            if here.any():
+                out[here] = seg.sentences[rows[here] - seg.sentence_offset] + [seg.article_offset, seg.chunk_offset, 0, 0]
+        return out
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Scores and global sentence rows of the k nearest live sentence vectors to each query row."""
@@ -449,6 +534,39 @@ class StoredIndex:
         """The stored unit vectors ("chunks" or "sentences") by global row, memory-mapped once."""
         parts = [seg.vectors(kind) for seg in self.segments]
         return parts[0] if len(parts) == 1 else RowView(parts, int(self.manifest["dimension"]))
+
+    # Whole columns in global numbering, read in full: for a rebuild, tests and tools, not for answering.
+    @cached_property
+    def _sentence_table(self) -> np.ndarray:
+        return _global(self.segments, "sentences", lambda s: [s.article_offset, s.chunk_offset, 0, 0])
+
+    @cached_property
+    def _chunk_table(self) -> np.ndarray:
+        return _global(self.segments, "chunks", lambda s: [s.article_offset, 0, 0])
+
+    @property
+    def sentence_article(self) -> np.ndarray:
+        return self._sentence_table[:, 0]
+
+    @property
+    def sentence_chunk(self) -> np.ndarray:
+        return self._sentence_table[:, 1]
+
+    @property
+    def sentence_spans(self) -> np.ndarray:
+        return self._sentence_table[:, 2:4]
+
+    @property
+    def chunk_article(self) -> np.ndarray:
+        return self._chunk_table[:, 0]
+
+    @property
+    def chunk_spans(self) -> np.ndarray:
+        return self._chunk_table[:, 1:3]
+
+
+def _global(segments: list[Segment], kind: str, offsets) -> np.ndarray:
+    return np.vstack([np.asarray(getattr(seg, kind), np.int64) + offsets(seg) for seg in segments])
 
 
 def load(index_dir: Path, *, search: bool = True) -> StoredIndex:
@@ -481,31 +599,14 @@ def load(index_dir: Path, *, search: bool = True) -> StoredIndex:
     a = c = n = 0
     for seg in segments:
         seg.article_offset, seg.chunk_offset, seg.sentence_offset = a, c, n
-        a, c, n = a + len(seg.articles), c + len(seg.chunks), n + len(seg.sentences)
-    articles = [
-        replace(m, row=m.row + seg.article_offset, text_of=m.text_of + seg.article_offset)
-        for seg in segments for m in seg.articles
-    ]
-    live = np.ones(len(articles), bool)
+        a, c, n = a + seg.article_count, c + len(seg.chunks), n + len(seg.sentences)
+    live = np.ones(a, bool)
     for seg in segments:
         live[np.asarray(seg.info.get("deleted", []), np.int64) + seg.article_offset] = False
-    chunks = np.vstack([seg.chunks + [seg.article_offset, 0, 0] for seg in segments])
-    sents = np.vstack([seg.sentences + [seg.article_offset, seg.chunk_offset, 0, 0] for seg in segments])
-    counts = manifest.get("counts", {})
-    if int(live.sum()) != counts.get("articles"):
+    if int(live.sum()) != manifest.get("counts", {}).get("articles"):
         raise IndexCorruptError(f"index {index_dir} is incomplete (its files disagree on their sizes): {fix}")
-    return StoredIndex(
-        path=gen,
-        manifest=manifest,
-        segments=segments,
-        articles=articles,
-        live=live,
-        chunk_article=chunks[:, 0],
-        chunk_spans=chunks[:, 1:3],
-        sentence_article=sents[:, 0],
-        sentence_chunk=sents[:, 1],
-        sentence_spans=sents[:, 2:4],
-    )
+    text_of = np.concatenate([seg.text_of.astype(np.int64) + seg.article_offset for seg in segments])
+    return StoredIndex(path=gen, manifest=manifest, segments=segments, live=live, text_of=text_of)
 
 
 def _load_segment(
@@ -516,18 +617,14 @@ def _load_segment(
         if (folder / "sentences.faiss").stat().st_size == 0:
             raise ValueError("sentences.faiss is empty")
         stored = {kind: np.load(folder / f"{kind}.npy", mmap_mode="r").shape[0] for kind in ("chunks", "sentences")}
+        chunks = np.load(folder / "chunk_spans.npy", mmap_mode="r")
+        sents = np.load(folder / "sentence_spans.npy", mmap_mode="r")
+        articles = np.load(folder / "articles.npy")
         # One connection, opened at load: it keeps the file readable even after a later rebuild
         # deletes this generation, for readers still holding it. Queries are tiny; a lock serialises them.
         db = sqlite3.connect(f"file:{folder / DB}?mode=ro", uri=True, check_same_thread=False)
         try:
-            articles = [
-                ArticleMeta(*row)
-                for row in db.execute("SELECT row, id, title, url, date, source, path, hash, text_hash, text_of FROM articles ORDER BY row")
-            ]
-            chunks = np.array(db.execute("SELECT article, start, end FROM chunks ORDER BY row").fetchall(), dtype=np.int64).reshape(-1, 3)
-            sents = np.array(
-                db.execute("SELECT article, chunk, start, end FROM sentences ORDER BY row").fetchall(), dtype=np.int64
-            ).reshape(-1, 4)
+            (in_table,) = db.execute("SELECT count(*) FROM articles").fetchone()
         except BaseException:
             db.close()
             raise
@@ -542,7 +639,9 @@ def _load_segment(
     if not (
         stored["chunks"] == len(chunks) == counts.get("chunks")
         and stored["sentences"] == len(sents) == counts.get("sentences")
-        and len(articles) == counts.get("articles")
+        and len(articles) == in_table == counts.get("articles")
+        and chunks.shape[1:] == (3,) and sents.shape[1:] == (4,) and articles.shape[1:] == (3,)
+        and (not len(articles) or tuple(articles[-1, 1:]) == (len(chunks), len(sents)))
         and (index is None or (index.ntotal == len(sents) and index.d == manifest.get("dimension")))
     ):
         db.close()

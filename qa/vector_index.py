@@ -42,12 +42,12 @@ def build(vectors: np.ndarray, index_type: str) -> tuple[Any, dict[str, Any]]:
     kind = choose(index_type, n)
     if kind == "flat" or n < 1000:  # approximate indexes need data to train on
         index = faiss.IndexFlatIP(dim)
-        index.add(vectors)
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))  # may be memory-mapped
         return index, {"type": "flat", "vectors": n}
     if kind == "hnsw":
         index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 80
-        index.add(vectors)
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
         knob = "efSearch"
         settings = [16, 32, 64, 128, 256, 512]
     else:

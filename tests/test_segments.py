@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from qa import QAError, answer, article_text, build, open_index, rebuild, store
@@ -101,3 +102,15 @@ def test_segments_are_compacted_when_appending_stops_paying(grown, monkeypatch):
     rebuild(source=source, index=index)
     assert len(segments(index)) == 1
     assert open_index(index).manifest["counts"]["articles"] == 44
+
+
+def test_answering_reads_metadata_by_row_and_keeps_spans_on_disk(grown):
+    """What lets one machine serve 10^7 sentences: answering loads no per-sentence table and no
+    article list into memory; spans stay memory-mapped and metadata is read for the cited rows."""
+    source, index, first, stats = grown
+    a = answer("How long was the grain corridor deal extended?", index=index)
+    assert a.found and a.citations[0].article_id == "grain.txt" and "120 days" in a.citations[0].quote
+    idx = open_index(index)
+    assert "articles" not in idx.__dict__ and "_sentence_table" not in idx.__dict__
+    assert all(isinstance(seg.sentences, np.memmap) and isinstance(seg.chunks, np.memmap) for seg in idx.segments)
+    assert idx.find_article("grain.txt").title == "Grain deal extended" and idx.find_article("nope.txt") is None

@@ -217,7 +217,7 @@ def _shifted_false_abstain(fx: np.ndarray, fy: np.ndarray, sources: np.ndarray, 
 def _answer_overlap(idx, q: dict) -> float:
     """Share of the question's rare-word weight its answer sentence holds: low for a paraphrase."""
     wanted = lexical.terms(q["question"])
-    return lexical.coverage(wanted, q["answers"][0], idx.document_frequencies(wanted), len(idx.sentence_spans))
+    return lexical.coverage(wanted, q["answers"][0], idx.document_frequencies(wanted), idx.sentence_count)
 
 
 def _answers(sentence: str, answers: list[str]) -> bool:

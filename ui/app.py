@@ -68,9 +68,9 @@ def build_app(index: str | Path | None = None, source: str | Path | None = None)
         except QAError as e:
             history += [{"role": "user", "content": question or "(empty)"}, {"role": "assistant", "content": f"⚠️ {e}"}]
             return history, state, "", gr.update()
-        known = open_index(index_dir).by_id
+        idx = open_index(index_dir)
         choices = source_choices(a.citations)
-        outlets = {s.article_id: known[s.article_id].source for _, s in choices if s.article_id in known}
+        outlets = {s.article_id: meta.source for _, s in choices if (meta := idx.find_article(s.article_id))}
         history += [{"role": "user", "content": question}, {"role": "assistant", "content": chat_markdown(a, outlets)}]
         if a.found:
             state["previous"] = question
