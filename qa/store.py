@@ -343,6 +343,13 @@ class Segment:
             cache[kind] = np.load(self.path / f"{kind}.npy", mmap_mode="r")
         return cache[kind]
 
+    @cached_property
+    def rescore_rows(self) -> vector_index.RowFile | np.ndarray:
+        """Where compressed codes' candidates are re-scored from: the full vectors, read row by row."""
+        if self.info.get("index", {}).get("type") != "ivfpq":
+            return self.vectors("sentences")  # never read: exact and IVF-Flat scores need no re-scoring
+        return vector_index.RowFile(self.path / "sentences.npy")
+
     def holds_article(self, row: int) -> bool:
         return self.article_offset <= row < self.article_offset + self.article_count
 
@@ -518,7 +525,7 @@ class StoredIndex:
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Scores and global sentence rows of the k nearest live sentence vectors to each query row."""
         found = [
-            vector_index.search(seg.index, seg.info["index"], seg.vectors("sentences"), queries, k,
+            vector_index.search(seg.index, seg.info["index"], seg.rescore_rows, queries, k,
                                 params=seg.search_parameters)
             for seg in self.segments
         ]

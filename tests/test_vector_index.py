@@ -67,3 +67,7 @@ def test_compressed_codes_are_rescored_exactly_from_the_vectors_on_disk(tmp_path
     assert rows[0, 0] == 7 and scores[0, 0] == pytest.approx(1.0, abs=1e-5)  # exact scores, not code estimates
     assert np.allclose(scores[0], vectors[rows[0]] @ query[0], atol=1e-6)
     assert list(scores[0]) == sorted(scores[0], reverse=True)
+    # Re-scoring reads the rows with positional reads (what a loaded index does): the same answer.
+    from_file = vector_index.search(index, info, vector_index.RowFile(tmp_path / "v.npy"), vectors[:50], 5)
+    mapped = vector_index.search(index, info, on_disk, vectors[:50], 5)
+    assert np.array_equal(from_file[1], mapped[1]) and np.array_equal(from_file[0], mapped[0])

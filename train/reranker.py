@@ -261,6 +261,7 @@ def main(argv: list[str] | None = None) -> None:
     from transformers import TrainerCallback, set_seed
 
     from qa.embedding import model_path
+    from qa.reranker import native_dtype
 
     set_seed(args.seed)
     rng = random.Random(args.seed)
@@ -317,7 +318,9 @@ def main(argv: list[str] | None = None) -> None:
         learning_rate=args.lr,
         warmup_ratio=0.1,
         seed=args.seed,
-        bf16=device == "cuda",
+        # bf16 mixed precision on GPUs, and on CPUs that multiply bf16 natively (AMX, AVX512-BF16): ~2x faster there
+        bf16=device == "cuda" or native_dtype() == torch.bfloat16,
+        use_cpu=device == "cpu",
         logging_steps=200,
         save_strategy="no",
         report_to="none",
