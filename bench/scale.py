@@ -14,7 +14,10 @@ Per size, in a fresh process (so that memory is the index's, not this builder's)
 are loaded, then the index is opened and `answer()` runs with the reranker on every question;
 resident memory is read before and after (anonymous memory, and file pages mapped from the
 index's memory-mapped files, which the kernel can reclaim). Recall@10 of the index's search
-against exact search is measured here.
+against exact search is measured here. The builder lets go of its articles and generated vectors
+before serving. Then once more with the page cache emptied first (root only): every file the
+index reads, the re-scored vectors above all, comes from disk, as on a query machine whose memory
+does not hold the 15 GB of full vectors.
 
 At --add-at, 1,000 new articles (real sentences, really embedded) are added with `rebuild()`:
 its time and bytes read and written (/proc/self/io) beside what writing the whole index took,
@@ -24,6 +27,7 @@ with and without the embedding of the new articles (timed apart on the same arti
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import random
 import shutil
@@ -127,13 +131,27 @@ def search_timings(idx_search, qv: np.ndarray, truth: np.ndarray) -> tuple[float
     return *percentiles(ms), float(np.mean(hits))
 
 
-def probe(index: Path, questions: list[str]) -> dict:
-    """In a fresh process: the models loaded and warm, then the index opened and every question
-    answered. Memory before and after, load time, answer() latency."""
+def drop_page_cache() -> bool:
+    """Empty the kernel's page cache (needs root), so that the index's files are read from disk
+    as on a query machine whose memory does not hold them. False where not allowed."""
+    subprocess.run(["sync"], check=False)
+    try:
+        Path("/proc/sys/vm/drop_caches").write_text("1\n")
+        return True
+    except OSError:
+        return False
+
+
+def probe(index: Path, questions: list[str], cold: bool = False) -> dict:
+    """In a fresh process: the models loaded and warm, then (`cold`: with the page cache emptied)
+    the index opened and every question answered. Memory before and after, load time, answer()
+    latency."""
     from qa.reranker import load_reranker
 
     load_embedder().encode_queries(["warm up"])
     load_reranker().logits("warm up", ["a sentence"])
+    if cold and not drop_page_cache():
+        return {}
     before = resident_mb()
     start = time.perf_counter()
     open_index(index)
@@ -141,25 +159,31 @@ def probe(index: Path, questions: list[str]) -> dict:
     opened = resident_mb()
     for q in questions[:5]:
         answer(q, index=index)  # warm
-    ms = [answer(q, index=index).timings_ms["total"] for q in questions]
+    timings = [answer(q, index=index).timings_ms for q in questions]
     after = resident_mb()
-    return {"open_s": open_s, "answer": percentiles(ms), "before": before, "opened": opened, "after": after}
+    stages = {stage: percentiles([t[stage] for t in timings]) for stage in timings[0]}  # where the time goes
+    return {"open_s": open_s, "answer": stages.pop("total"), "stages": stages, "before": before, "opened": opened, "after": after}
 
 
-def probe_in_fresh_process(index: Path, questions: list[str], tmp: Path) -> dict:
+def probe_in_fresh_process(index: Path, questions: list[str], tmp: Path, cold: bool = False) -> dict:
     qfile = tmp / "questions.json"
     qfile.write_text(json.dumps(questions))
-    out = subprocess.run([sys.executable, __file__, "--probe", str(index), str(qfile)],
+    out = subprocess.run([sys.executable, __file__, "--probe", str(index), str(qfile)] + ["--cold"] * cold,
                          capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
-def add_articles(index: Path, entries: list[ArticleEntry], pool: list[str], tmp: Path) -> dict[str, float]:
-    """Add 1,000 real articles to `index` (built from `entries`) with rebuild(); what it cost."""
-    source = tmp / "source.jsonl"
-    with source.open("w") as f:  # the articles already indexed, as `qa rebuild` reads them: unchanged
+def write_source(entries: list[ArticleEntry], source: Path) -> None:
+    """The articles already indexed, as `qa rebuild` reads them (to be found unchanged)."""
+    with source.open("w") as f:
         for e in entries:
             f.write(json.dumps({"id": e.article.id, "title": e.article.title, "text": e.article.text}) + "\n")
+
+
+def add_articles(index: Path, existing: int, source: Path, pool: list[str]) -> dict[str, float]:
+    """Add 1,000 real articles to `index` (built from the `existing` articles in `source`) with
+    rebuild(); what it cost."""
+    with source.open("a") as f:
         rng = random.Random(1)
         new = [Article(id=f"new-{i}", title=f"New {i}", text=" ".join(rng.sample(pool, 12))) for i in range(NEW_ARTICLES)]
         for a in new:
@@ -174,10 +198,15 @@ def add_articles(index: Path, entries: list[ArticleEntry], pool: list[str], tmp:
     stats = rebuild(source, index)
     add_s = time.perf_counter() - start
     read1, written1 = io_bytes()
-    assert stats.added == [a.id for a in new] and stats.unchanged == len(entries), f"the rebuild did not only add: {stats.summary()}"
+    assert stats.added == [a.id for a in new] and stats.unchanged == existing, f"the rebuild did not only add: {stats.summary()}"
     segments = json.loads((store.current_generation(index) / "manifest.json").read_text())["segments"]
     return {"add_s": add_s, "embed_s": embed_s, "read": read1 - read0, "written": written1 - written0,
             "segments": len(segments), "new_sentences": sum(len(e.sentences) for e in embedded)}
+
+
+def cold_cell(row: dict) -> str:
+    cold = row.get("cold_answer")
+    return f"{cold[0]:.1f} / {cold[1]:.1f}" if cold else "n/a (not root)"
 
 
 def main() -> None:
@@ -187,9 +216,10 @@ def main() -> None:
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--probe", nargs=2, metavar=("INDEX", "QUESTIONS_JSON"), help=argparse.SUPPRESS)
+    ap.add_argument("--cold", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.probe:
-        print(json.dumps(probe(Path(args.probe[0]), json.loads(Path(args.probe[1]).read_text()))))
+        print(json.dumps(probe(Path(args.probe[0]), json.loads(Path(args.probe[1]).read_text()), args.cold)))
         return
     rng = np.random.default_rng(0)
     rows, added = [], None
@@ -211,6 +241,14 @@ def main() -> None:
                 store.write_generation(index, entries, manifest)
             write_s = time.perf_counter() - t
             write_bytes = io_bytes()[1] - written0
+            existing = len(entries)
+            if n == args.add_at:
+                write_source(entries, tmp / "source.jsonl")
+            # The builder's articles (~9 GB at 10M) and generated vectors go before serving, so that
+            # the served index's files compete for the page cache with nothing but themselves.
+            del entries
+            gc.collect()
+            shutil.rmtree(tmp / f"vectors-{n}")
             idx = open_index(index)
             info = idx.manifest["index_type"]["sentences"]
             vectors = idx.vectors("sentences")
@@ -219,27 +257,34 @@ def main() -> None:
             exact_ms = (time.perf_counter() - t) * 1000 / len(qv)  # exact search, batched, over the memory-mapped vectors
             s50, s95, recall = search_timings(idx.search, qv, truth)
             served = probe_in_fresh_process(index, questions, tmp)
+            cold = probe_in_fresh_process(index, questions, tmp, cold=True)
             disk = sum(f.stat().st_size for f in store.current_generation(index).rglob("*") if f.is_file())
             rows.append(dict(n=n, type=info["type"], generate_s=generate_s, write_s=write_s, exact_ms=exact_ms,
-                             search=(s50, s95), recall=recall, disk_gb=disk / 2**30, **served))
+                             search=(s50, s95), recall=recall, disk_gb=disk / 2**30,
+                             cold_answer=cold.get("answer"), cold_stages=cold.get("stages"), **served))
             print(rows[-1], flush=True)
             if n == args.add_at:
-                added = add_articles(index, entries, texts, tmp) | {"write_s": write_s, "write_bytes": write_bytes, "n": n}
+                added = add_articles(index, existing, tmp / "source.jsonl", texts) | {"write_s": write_s, "write_bytes": write_bytes, "n": n}
                 print(added, flush=True)
-            del entries, vectors, idx
+            del vectors, idx
             from qa import api
             api._open.clear()
             shutil.rmtree(index)
-            shutil.rmtree(tmp / f"vectors-{n}")
     with recorded("Latency by size"):
         print(f"{'sentences':>10} {'type':>5} {'write s':>8} {'exact ms':>8} {'search p50/p95 ms':>18} "
-              f"{'recall@10':>9} {'answer() p50/p95 ms':>20} {'open s':>6}  index resident MB (anon + file)")
+              f"{'recall@10':>9} {'answer() p50/p95 ms':>20} {'cold p50/p95 ms':>16} {'open s':>6}  index resident MB (anon + file)")
         for r in rows:
             anon = r["after"]["RssAnon"] - r["before"]["RssAnon"]
             file = r["after"]["RssFile"] - r["before"]["RssFile"]
             print(f"{r['n']:>10,} {r['type']:>5} {r['write_s']:>8.1f} {r['exact_ms']:>8.1f} {r['search'][0]:>9.1f} / {r['search'][1]:<6.1f} "
-                  f"{r['recall']:>9.3f} {r['answer'][0]:>10.1f} / {r['answer'][1]:<6.1f} {r['open_s']:>6.2f}  "
+                  f"{r['recall']:>9.3f} {r['answer'][0]:>10.1f} / {r['answer'][1]:<6.1f} {cold_cell(r):>16} {r['open_s']:>6.2f}  "
                   f"{anon + file:>6.0f} ({anon:.0f} + {file:.0f}); on disk {r['disk_gb']:.1f} GB")
+        for r in rows:
+            for label, stages in (("warm", r.get("stages")), ("cold", r.get("cold_stages"))):
+                if stages:
+                    print(f"{r['n']:>10,} {label} answer() stages p50/p95 ms: "
+                          + ", ".join(f"{k} {v[0]:.1f}/{v[1]:.1f}" for k, v in stages.items()))
+        print("cold: in a fresh process with the page cache emptied before the index is opened (every file read from disk)")
         print("index resident: growth of the answering process from models loaded to 200 questions answered;"
               " file pages are the memory-mapped spans and vectors read, reclaimable by the kernel")
         if added:

@@ -4,8 +4,9 @@ Exact search (flat inner product) while it is fast: up to FLAT_MAX vectors it co
 ~20 ms a query on 2 cores. Beyond, an IVF index whose `nprobe` is the smallest that finds
 >= TARGET_RECALL of the exact top 10 on probe queries (stored vectors plus noise, re-normed,
 about as far from their neighbours as real questions are). Past IVF_MAX vectors, whose float32
-copies would not fit a query machine's memory, IVF-PQ: 48-byte codes in memory, and the best
-RESCORE x k of its candidates re-scored exactly from the full vectors, memory-mapped from disk
+copies would not fit a query machine's memory, IVF-PQ: 48-byte codes in memory, of vectors first
+rotated by OPQ (a learned rotation that spreads the variance evenly over the code's pieces), and
+the best RESCORE x k of its candidates re-scored exactly from the full vectors on disk
 (sentences.npy), so recall stays where IVF's is. HNSW is there on request.
 """
 
@@ -21,7 +22,8 @@ INDEX_TYPES = ("auto", "flat", "ivf", "ivfpq", "hnsw")
 FLAT_MAX = 250_000
 IVF_MAX = 1_000_000   # 1.5 GB of float32 vectors at 384-d: beyond, compressed codes
 PQ_BYTES = 48         # bytes per compressed vector (8-bit codes of 8-d pieces at 384-d)
-RESCORE = 100         # candidates re-scored exactly from disk, per result asked for (measured at 10M: 10 -> recall 0.84, 30 -> 0.93, 100 -> 0.97)
+RESCORE = 10          # candidates re-scored exactly from disk, per result asked for (docs/scaling.md: how it was measured)
+RESCORE_WITHOUT_OPQ = 100  # what IVF-PQ indexes built before the rotation need (their manifests name no factor)
 TARGET_RECALL = 0.95
 PROBE_QUERIES = 200
 ADD_BATCH = 200_000
@@ -56,7 +58,9 @@ def build(vectors: np.ndarray, index_type: str) -> tuple[Any, dict[str, Any]]:
             # fewer lists than IVF-Flat's: k-means over 10^7 vectors must stay minutes on a few cores
             nlist = max(64, int(math.sqrt(n)))
             pieces = PQ_BYTES if dim % PQ_BYTES == 0 else dim // 8
-            index = faiss.index_factory(dim, f"IVF{nlist},PQ{pieces}", faiss.METRIC_INNER_PRODUCT)
+            # Without the rotation, a code's ranking was so rough that 100 x k candidates had to be
+            # re-scored (read from disk) for the recall 10 x k reach with it (docs/scaling.md)
+            index = faiss.index_factory(dim, f"OPQ{pieces},IVF{nlist},PQ{pieces}", faiss.METRIC_INNER_PRODUCT)
         else:
             nlist = max(64, int(4 * math.sqrt(n)))
             index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
@@ -69,7 +73,7 @@ def build(vectors: np.ndarray, index_type: str) -> tuple[Any, dict[str, Any]]:
             index.add(np.ascontiguousarray(vectors[lo:lo + ADD_BATCH], dtype=np.float32))
         knob = "nprobe"
         settings = [s for s in (4, 8, 16, 32, 64, 128, 256) if s <= nlist] or [nlist]
-    info = {"type": kind, "vectors": n}
+    info = {"type": kind, "vectors": n} | ({"rescore": RESCORE} if kind == "ivfpq" else {})
     value, recall = _tune(index, info, vectors, knob, settings)
     return index, {**info, knob: value, "recall_at_10": round(recall, 4)}
 
@@ -85,7 +89,7 @@ def search(
         return np.zeros((len(query), 0), np.float32), np.zeros((len(query), 0), np.int64)
     if info.get("type") != "ivfpq":
         return index.search(query, k, params=params)
-    _, rows = index.search(query, min(k * RESCORE, index.ntotal), params=params)
+    _, rows = index.search(query, min(k * info.get("rescore", RESCORE_WITHOUT_OPQ), index.ntotal), params=params)
     scores = np.full((len(query), k), -np.inf, np.float32)
     best = np.full((len(query), k), -1, np.int64)
     for q, found in enumerate(rows):
@@ -102,7 +106,15 @@ class RowFile:
     """Rows of a float32 .npy file, read with positional reads for re-scoring. A memory map would
     fault each row in, mapping (and, cold, reading ahead) neighbouring pages never used: at 10^7
     vectors that made a fresh process's re-scoring ~10x slower and mapped gigabytes of the file.
-    Here each row costs one read of its own bytes, and the kernel is told access is random."""
+    Here each row costs one read of its own bytes, and the kernel is told access is random.
+
+    Rows not in the page cache come from disk, one random read each (~80 us here). A disk serves
+    many such reads at once, so large requests are split over READ_THREADS threads (the reads
+    release the GIL): 3,000 cold rows of the 10M file took 243 ms in one thread, 51 in 16."""
+
+    READ_THREADS = 16
+    PARALLEL_FROM = 256  # fewer rows than this are read in the calling thread
+    _pool = None
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         mapped = np.load(path, mmap_mode="r")  # for its header: shape, type, where the data starts
@@ -121,14 +133,25 @@ class RowFile:
     def __getitem__(self, rows) -> np.ndarray:
         rows = np.asarray(rows, np.int64)
         out = np.empty((len(rows), self.shape[1]), np.float32)
-        if not len(rows):
+        if len(rows) < self.PARALLEL_FROM:
+            self._read(rows, out)
             return out
+        if RowFile._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            RowFile._pool = ThreadPoolExecutor(self.READ_THREADS, thread_name_prefix="qa-rows")
+        parts = np.array_split(np.arange(len(rows)), self.READ_THREADS)
+        # list() waits for every part and raises the first part's error, if any
+        list(RowFile._pool.map(lambda part: self._read(rows[part], out[part[0]:part[-1] + 1]), parts))
+        return out
+
+    def _read(self, rows: np.ndarray, out: np.ndarray) -> None:
+        """Rows `rows` into `out` (a C-ordered block of as many rows)."""
         view = memoryview(out).cast("B")
         size = self.row_bytes
         for i, r in enumerate(rows.tolist()):
             if os.preadv(self.fd, [view[i * size:(i + 1) * size]], self.offset + r * size) != size:
                 raise OSError(f"short read at row {r}: the vector file is truncated")
-        return out
 
     def __del__(self) -> None:
         fd = getattr(self, "fd", None)
@@ -156,7 +179,9 @@ def search_parameters(info: dict[str, Any], skip: np.ndarray | None) -> Any:
 def configure(index: Any, info: dict[str, Any]) -> None:
     """Set the search knob the build chose (it is not always kept in the saved file)."""
     if "nprobe" in info:
-        index.nprobe = int(info["nprobe"])
+        import faiss
+
+        faiss.extract_index_ivf(index).nprobe = int(info["nprobe"])  # the IVF inside a rotation, if any
     if "efSearch" in info:
         index.hnsw.efSearch = int(info["efSearch"])
 

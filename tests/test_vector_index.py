@@ -71,3 +71,37 @@ def test_compressed_codes_are_rescored_exactly_from_the_vectors_on_disk(tmp_path
     from_file = vector_index.search(index, info, vector_index.RowFile(tmp_path / "v.npy"), vectors[:50], 5)
     mapped = vector_index.search(index, info, on_disk, vectors[:50], 5)
     assert np.array_equal(from_file[1], mapped[1]) and np.array_equal(from_file[0], mapped[0])
+
+
+def test_row_file_reads_rows_in_parallel_and_reports_a_truncated_file(tmp_path):
+    vectors = clustered(5_000)
+    np.save(tmp_path / "v.npy", vectors)
+    rows = np.random.default_rng(3).choice(len(vectors), 2_000, replace=False)  # split over threads
+    assert len(rows) >= vector_index.RowFile.PARALLEL_FROM
+    assert np.array_equal(vector_index.RowFile(tmp_path / "v.npy")[rows], vectors[rows])
+    assert np.array_equal(vector_index.RowFile(tmp_path / "v.npy")[rows[:5]], vectors[rows[:5]])
+    opened = vector_index.RowFile(tmp_path / "v.npy")
+    with open(tmp_path / "v.npy", "r+b") as f:  # the file cut short under an open index
+        f.truncate(f.seek(0, 2) - 1000 * 4 * vectors.shape[1])
+    with pytest.raises(OSError, match="truncated"):
+        opened[np.array([len(vectors) - 1] * 300)]
+
+
+def test_ivfpq_indexes_built_before_the_rotation_still_rescore_enough_candidates():
+    import faiss
+
+    vectors = clustered(20_000)
+    index, info = vector_index.build(vectors, "ivfpq")
+    assert info["rescore"] == vector_index.RESCORE and isinstance(faiss.downcast_VectorTransform(index.chain.at(0)), faiss.OPQMatrix)
+    # A format-6 index written before OPQ: plain IVF-PQ codes, and a manifest naming no factor.
+    old = faiss.index_factory(vectors.shape[1], "IVF141,PQ8", faiss.METRIC_INNER_PRODUCT)
+    old.train(vectors)
+    old.add(vectors)
+    old_info = {"type": "ivfpq", "vectors": len(vectors), "nprobe": 16}
+    vector_index.configure(old, old_info)
+    queries = vectors[:100]
+    exact = faiss.IndexFlatIP(vectors.shape[1])
+    exact.add(vectors)
+    _, truth = exact.search(queries, 10)
+    _, found = vector_index.search(old, old_info, vectors, queries, 10)  # 100 x k candidates, as it was built for
+    assert np.mean([len(set(t) & set(f)) / 10 for t, f in zip(truth, found)]) >= 0.9
