@@ -85,7 +85,7 @@ def test_a_worker_killed_mid_build_leaves_a_complete_index(tmp_path):
     index = tmp_path / "index"
     rebuild(source=ROOT / "seeds", index=index)
     first = answer(QUESTION, index)
-    source = make_corpus(tmp_path / "articles", 80)
+    source = make_corpus(tmp_path / "articles", 240)  # embedding outlasts the kill below
     proc = subprocess.Popen(
         [sys.executable, "-m", "qa", "rebuild", "--ray", "--source", str(source), "--index", str(index), "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -93,7 +93,7 @@ def test_a_worker_killed_mid_build_leaves_a_complete_index(tmp_path):
     deadline = time.time() + 120
     while not _ray_workers() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.1)
-    time.sleep(3)  # the actor is loading its model or embedding
+    time.sleep(1)  # the actor is loading its model or embedding
     killed = _ray_workers()
     if not killed:  # say why: the build ended first, or Ray never started an actor in time
         proc.kill()
@@ -104,8 +104,8 @@ def test_a_worker_killed_mid_build_leaves_a_complete_index(tmp_path):
         assert answer(QUESTION, index).citations == first.citations  # still the previous index, answering
     out, err = proc.communicate(timeout=300)
     if proc.returncode == 0:  # Ray restarted the actor and ran its batch again: the complete new index
-        assert json.loads(out)["articles"] == 80
-        assert open_index(index).manifest["counts"]["articles"] == 80
+        assert json.loads(out)["articles"] == 240
+        assert open_index(index).manifest["counts"]["articles"] == 240
     else:  # or it failed cleanly: one line, and the previous index untouched
         lines = err.decode().strip().splitlines()
         assert "Ray build failed" in lines[-1]
