@@ -14,8 +14,8 @@ Per size, in a fresh process (so that memory is the index's, not this builder's)
 are loaded, then the index is opened and `answer()` runs with the reranker on every question;
 resident memory is read before and after (anonymous memory, and file pages mapped from the
 index's memory-mapped files, which the kernel can reclaim). Recall@10 of the index's search
-against exact search is measured here. The builder lets go of its articles and generated vectors
-before serving. Then once more with the page cache emptied first (root only): every file the
+against exact search is measured here. Each index is written by a process of its own, which exits
+before serving: the builder's ~9 GB of articles at 10M would otherwise crowd the served index. Then once more with the page cache emptied first (root only): every file the
 index reads, the re-scored vectors above all, comes from disk, as on a query machine whose memory
 does not hold the 15 GB of full vectors.
 
@@ -27,7 +27,6 @@ with and without the embedding of the new articles (timed apart on the same arti
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import random
 import shutil
@@ -204,6 +203,33 @@ def add_articles(index: Path, existing: int, source: Path, pool: list[str]) -> d
             "segments": len(segments), "new_sentences": sum(len(e.sentences) for e in embedded)}
 
 
+def write_index(n: int, index: Path, material: Path, source: Path | None) -> dict:
+    """Generate `n` synthetic sentences and write them as an index at `index`, as `qa rebuild` writes
+    one; with `source`, the articles as a source file too (for adding to the index later)."""
+    real, texts = np.load(material / "real.npy"), json.loads((material / "texts.json").read_text())
+    manifest = json.loads((material / "manifest.json").read_text())
+    start = time.perf_counter()
+    entries = synthetic_entries(n, real, texts, np.random.default_rng(n), index.parent / f"vectors-{n}")
+    generate_s = time.perf_counter() - start
+    index.mkdir()
+    _, written0 = io_bytes()
+    start = time.perf_counter()
+    with store.rebuild_lock(index):
+        store.write_generation(index, entries, manifest)
+    write_s = time.perf_counter() - start
+    write_bytes = io_bytes()[1] - written0
+    if source:
+        write_source(entries, source)
+    shutil.rmtree(index.parent / f"vectors-{n}")
+    return {"generate_s": generate_s, "write_s": write_s, "write_bytes": write_bytes, "existing": len(entries)}
+
+
+def write_in_fresh_process(n: int, index: Path, material: Path, source: Path | None) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--write", str(n), str(index), str(material), str(source or "")],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
 def cold_cell(row: dict) -> str:
     cold = row.get("cold_answer")
     return f"{cold[0]:.1f} / {cold[1]:.1f}" if cold else "n/a (not root)"
@@ -217,11 +243,15 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--probe", nargs=2, metavar=("INDEX", "QUESTIONS_JSON"), help=argparse.SUPPRESS)
     ap.add_argument("--cold", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--write", nargs=4, metavar=("N", "INDEX", "MATERIAL", "SOURCE"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.write:
+        n, index, material, source = args.write
+        print(json.dumps(write_index(int(n), Path(index), Path(material), Path(source) if source else None)))
+        return
     if args.probe:
         print(json.dumps(probe(Path(args.probe[0]), json.loads(Path(args.probe[1]).read_text()), args.cold)))
         return
-    rng = np.random.default_rng(0)
     rows, added = [], None
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -229,26 +259,17 @@ def main() -> None:
         questions = questions[: args.queries]
         manifest = _manifest(embedder_for(open_index(tmp / "news-dev")))
         qv = load_embedder().encode_queries(questions)
+        material = tmp / "material"
+        material.mkdir()
+        np.save(material / "real.npy", real)
+        (material / "texts.json").write_text(json.dumps(texts))
+        (material / "manifest.json").write_text(json.dumps(manifest))
         for n in [int(s) for s in args.sizes.split(",")]:
-            t = time.perf_counter()
-            entries = synthetic_entries(n, real, texts, rng, tmp / f"vectors-{n}")
-            generate_s = time.perf_counter() - t
             index = tmp / f"scale-{n}"
-            index.mkdir()
-            _, written0 = io_bytes()
-            t = time.perf_counter()
-            with store.rebuild_lock(index):
-                store.write_generation(index, entries, manifest)
-            write_s = time.perf_counter() - t
-            write_bytes = io_bytes()[1] - written0
-            existing = len(entries)
-            if n == args.add_at:
-                write_source(entries, tmp / "source.jsonl")
-            # The builder's articles (~9 GB at 10M) and generated vectors go before serving, so that
-            # the served index's files compete for the page cache with nothing but themselves.
-            del entries
-            gc.collect()
-            shutil.rmtree(tmp / f"vectors-{n}")
+            # Written by a process of its own that exits before serving: the builder's articles (~9 GB
+            # at 10M) and generated vectors do not compete with the served index for memory.
+            written = write_in_fresh_process(n, index, material, tmp / "source.jsonl" if n == args.add_at else None)
+            generate_s, write_s, write_bytes, existing = (written[k] for k in ("generate_s", "write_s", "write_bytes", "existing"))
             idx = open_index(index)
             info = idx.manifest["index_type"]["sentences"]
             vectors = idx.vectors("sentences")
