@@ -293,7 +293,7 @@ class _SameFact:
     def __init__(self, idx: StoredIndex, ranked: list[ScoredSentence], encode: Encoder | None) -> None:
         self.idx, self.ranked, self.encode = idx, ranked, encode
         rows = np.array([s.row for s in ranked])
-        self.in_context = np.asarray(idx.vectors("sentences")[rows], dtype=np.float32) if encode else None
+        self.in_context = idx.sentence_vectors_at(rows) if encode else None
         self.alone: dict[int, np.ndarray] = {}
 
     def _alone(self, positions: list[int]) -> list[np.ndarray]:

@@ -344,11 +344,16 @@ class Segment:
         return cache[kind]
 
     @cached_property
-    def rescore_rows(self) -> vector_index.RowFile | np.ndarray:
-        """Where compressed codes' candidates are re-scored from: the full vectors, read row by row."""
-        if self.info.get("index", {}).get("type") != "ivfpq":
-            return self.vectors("sentences")  # never read: exact and IVF-Flat scores need no re-scoring
+    def sentence_rows(self) -> vector_index.RowFile:
+        """The sentence vectors read row by row (positional reads): for the few rows a question needs,
+        without mapping the file's pages around them (gigabytes over many questions at 10^7 rows)."""
         return vector_index.RowFile(self.path / "sentences.npy")
+
+    @property
+    def rescore_rows(self) -> vector_index.RowFile | None:
+        """Where compressed codes' candidates are re-scored from: the full vectors, read row by row.
+        None for exact and IVF-Flat indexes, whose scores need no re-scoring."""
+        return self.sentence_rows if self.info.get("index", {}).get("type") == "ivfpq" else None
 
     def holds_article(self, row: int) -> bool:
         return self.article_offset <= row < self.article_offset + self.article_count
@@ -520,6 +525,16 @@ class StoredIndex:
             here = (rows >= seg.sentence_offset) & (rows < seg.sentence_offset + len(seg.sentences))
             if here.any():
                 out[here] = seg.sentences[rows[here] - seg.sentence_offset] + [seg.article_offset, seg.chunk_offset, 0, 0]
+        return out
+
+    def sentence_vectors_at(self, rows: np.ndarray) -> np.ndarray:
+        """The stored unit vectors of these global sentence rows, in their order (read, not mapped)."""
+        rows = np.asarray(rows, np.int64)
+        out = np.zeros((len(rows), int(self.manifest["dimension"])), np.float32)
+        for seg in self.segments:
+            here = (rows >= seg.sentence_offset) & (rows < seg.sentence_offset + len(seg.sentences))
+            if here.any():
+                out[here] = seg.sentence_rows[rows[here] - seg.sentence_offset]
         return out
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -79,11 +79,11 @@ def build(vectors: np.ndarray, index_type: str) -> tuple[Any, dict[str, Any]]:
 
 
 def search(
-    index: Any, info: dict[str, Any], vectors: np.ndarray, query: np.ndarray, k: int, params: Any = None
+    index: Any, info: dict[str, Any], vectors: RowFile | np.ndarray | None, query: np.ndarray, k: int, params: Any = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Scores and rows of the k nearest stored vectors to each query row (rows -1 where none), never
     rows that `params` (from search_parameters) leaves out. For compressed codes, the RESCORE x k
-    best by code are re-scored with their full vectors from disk."""
+    best by code are re-scored with their full `vectors` from disk (read only for those)."""
     k = min(k, index.ntotal)
     if k == 0:
         return np.zeros((len(query), 0), np.float32), np.zeros((len(query), 0), np.int64)
@@ -181,7 +181,11 @@ def configure(index: Any, info: dict[str, Any]) -> None:
     if "nprobe" in info:
         import faiss
 
-        faiss.extract_index_ivf(index).nprobe = int(info["nprobe"])  # the IVF inside a rotation, if any
+        ivf = faiss.extract_index_ivf(index)  # the IVF inside a rotation, if any
+        ivf.nprobe = int(info["nprobe"])
+        # Split each query's lists over the threads: FAISS's default splits queries, which leaves a
+        # question (one query) on one core. At 10M, search 20-24 -> 11 ms on 2 cores.
+        ivf.parallel_mode = 1
     if "efSearch" in info:
         index.hnsw.efSearch = int(info["efSearch"])
 

@@ -114,3 +114,7 @@ def test_answering_reads_metadata_by_row_and_keeps_spans_on_disk(grown):
     assert "articles" not in idx.__dict__ and "_sentence_table" not in idx.__dict__
     assert all(isinstance(seg.sentences, np.memmap) and isinstance(seg.chunks, np.memmap) for seg in idx.segments)
     assert idx.find_article("grain.txt").title == "Grain deal extended" and idx.find_article("nope.txt") is None
+    # the vectors of the sentences a question ranks are read by row, never through a memory map
+    assert "_vectors" not in idx.segments[0].__dict__ and "_vectors" not in idx.segments[1].__dict__
+    rows = np.array([idx.sentence_count - 1, 0, 5, idx.sentence_count - 1])  # both segments, any order
+    assert np.array_equal(idx.sentence_vectors_at(rows), np.asarray(idx.vectors("sentences")[rows]))
