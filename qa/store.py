@@ -521,21 +521,24 @@ class StoredIndex:
         """(article, chunk, start, end) of these global sentence rows, in global numbering."""
         rows = np.asarray(rows, np.int64)
         out = np.zeros((len(rows), 4), np.int64)
-        for seg in self.segments:
-            here = (rows >= seg.sentence_offset) & (rows < seg.sentence_offset + len(seg.sentences))
-            if here.any():
-                out[here] = seg.sentences[rows[here] - seg.sentence_offset] + [seg.article_offset, seg.chunk_offset, 0, 0]
+        for seg, here in self._holding_sentences(rows):
+            out[here] = seg.sentences[rows[here] - seg.sentence_offset] + [seg.article_offset, seg.chunk_offset, 0, 0]
         return out
 
     def sentence_vectors_at(self, rows: np.ndarray) -> np.ndarray:
         """The stored unit vectors of these global sentence rows, in their order (read, not mapped)."""
         rows = np.asarray(rows, np.int64)
         out = np.zeros((len(rows), int(self.manifest["dimension"])), np.float32)
+        for seg, here in self._holding_sentences(rows):
+            out[here] = seg.sentence_rows[rows[here] - seg.sentence_offset]
+        return out
+
+    def _holding_sentences(self, rows: np.ndarray) -> Iterator[tuple[Segment, np.ndarray]]:
+        """Each segment holding some of these global sentence rows, with the mask of those rows."""
         for seg in self.segments:
             here = (rows >= seg.sentence_offset) & (rows < seg.sentence_offset + len(seg.sentences))
             if here.any():
-                out[here] = seg.sentence_rows[rows[here] - seg.sentence_offset]
-        return out
+                yield seg, here
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Scores and global sentence rows of the k nearest live sentence vectors to each query row."""

@@ -86,7 +86,7 @@ def test_a_worker_killed_mid_build_leaves_a_complete_index(tmp_path):
     rebuild(source=ROOT / "seeds", index=index)
     first = answer(QUESTION, index)
     source = make_corpus(tmp_path / "articles", 240)  # embedding outlasts the kill below
-    # Actors of the Ray sessions of earlier tests can take a moment to exit: never count those
+    # Embedding actors already running (of an earlier test's Ray) are not this build's: never count those
     earlier = set(_ray_workers())
     proc = subprocess.Popen(
         [sys.executable, "-m", "qa", "rebuild", "--ray", "--source", str(source), "--index", str(index), "--json"],
