@@ -14,10 +14,12 @@ Per size, in a fresh process (so that memory is the index's, not this builder's)
 are loaded, then the index is opened and `answer()` runs with the reranker on every question;
 resident memory is read before and after (anonymous memory, and file pages mapped from the
 index's memory-mapped files, which the kernel can reclaim). Recall@10 of the index's search
-against exact search is measured here. Each index is written by a process of its own, which exits
-before serving: the builder's ~9 GB of articles at 10M would otherwise crowd the served index. Then once more with the page cache emptied first (root only): every file the
-index reads, the re-scored vectors above all, comes from disk, as on a query machine whose memory
-does not hold the 15 GB of full vectors.
+against exact search is measured here. The answering is then probed once more with the page cache
+emptied first (root only): every file the index reads, the re-scored vectors above all, comes from
+disk, as on a query machine whose memory does not hold the 15 GB of full vectors.
+
+Each index is written by a process of its own, which exits before serving: the builder's ~9 GB of
+articles at 10M would otherwise crowd the served index.
 
 At --add-at, 1,000 new articles (real sentences, really embedded) are added with `rebuild()`:
 its time and bytes read and written (/proc/self/io) beside what writing the whole index took,

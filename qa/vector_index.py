@@ -93,7 +93,7 @@ def search(
     scores = np.full((len(query), k), -np.inf, np.float32)
     best = np.full((len(query), k), -1, np.int64)
     for q, found in enumerate(rows):
-        found = np.sort(found[found >= 0])  # ascending rows: reads from the memory map in file order
+        found = np.sort(found[found >= 0])  # ascending rows: the file is read in order
         # einsum's own loop, not BLAS: a BLAS product this size wakes OpenBLAS's threads, whose
         # spinning afterwards took the cores from the reranker (measured at 10M: +100 ms a question)
         exact = np.einsum("ij,j->i", np.asarray(vectors[found], dtype=np.float32), query[q])
