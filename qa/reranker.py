@@ -3,15 +3,15 @@ one logit for "this sentence answers the question".
 
 The weights ship in the package (`qa/models/reranker/`, fp16 on disk), trained by
 `train/reranker.py` from public data; the model card beside them says on what and how well. Loaded
-once per process, beside the embedder. Pairs are scored sorted by length in small batches, so a batch
-carries little padding. They run in bf16 where the CPU multiplies bf16 natively (AMX or AVX512-BF16:
-2.2x faster than fp32 here, logits correlate 1.000 with fp32's), in fp32 elsewhere.
+once per process, beside the embedder, and run by ONNX Runtime over the shipped graph
+(qa/runtime.py; torch is never imported to answer). Pairs are scored sorted by length in small
+batches, so a batch carries little padding. The weights are widened to fp32: the logits are the
+ones torch gives in fp32 (within 1e-5).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +49,7 @@ class Calibration:
 
 
 def native_dtype():
-    """bf16 where the CPU has bf16 matrix instructions, else fp32 (bf16 emulated is slower than fp32)."""
+    """For training (train/reranker.py): bf16 where the CPU has bf16 matrix instructions, else fp32."""
     import torch
 
     try:
@@ -68,42 +68,35 @@ def load_reranker(path: Path = MODEL_DIR) -> "Reranker":
 
 
 class Reranker:
-    def __init__(self, path: Path = MODEL_DIR, calibration: Calibration | None = None, dtype=None) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-        self.path = Path(path)
-        self._run_lock = threading.Lock()
-        try:
-            import torch
-            import transformers
+    """`path`: a folder with the reranker's model.safetensors, tokenizer.json and calibration.json
+    (the shipped one, or one that train/reranker.py just wrote)."""
 
-            transformers.logging.disable_progress_bar()
-            self.tokenizer = transformers.AutoTokenizer.from_pretrained(self.path)
-            self.dtype = dtype or native_dtype()
-            self.model = transformers.AutoModelForSequenceClassification.from_pretrained(
-                self.path, dtype=self.dtype  # fp16 on disk; fp16 matmuls are slow on CPUs
-            ).eval()
+    def __init__(self, path: Path = MODEL_DIR, calibration: Calibration | None = None) -> None:
+        from . import runtime
+
+        self.path = Path(path)
+        try:
+            self.tokenizer = runtime.tokenizer(self.path)
+            self.tokenizer.enable_truncation(MAX_TOKENS)  # longest first, as transformers' truncation=True
+            self.session = runtime.Session("reranker", self.path)
             self.calibration = calibration or Calibration.load(self.path / "calibration.json")
         except Exception as e:  # missing or damaged package data: one clear line
             first = str(e).splitlines()[0] if str(e) else ""
             raise ModelError(
-                f"cannot load the answer reranker from {self.path} ({type(e).__name__}: {first}): "
+                f"cannot load the answer reranker from {self.path} ({type(e).__name__}: {first[:300]}): "
                 "reinstall the package (`pip install .`) or retrain it with `python train/reranker.py`"
             ) from None
 
     def logits(self, question: str, sentences: list[str]) -> np.ndarray:
         """One relevance logit per sentence (higher: more likely to answer the question)."""
+        from .runtime import pad
+
         if not sentences:
             return np.zeros(0, np.float32)
-        import torch
-
-        encoded = self.tokenizer([question] * len(sentences), sentences, truncation=True, max_length=MAX_TOKENS)
-        order = sorted(range(len(sentences)), key=lambda i: len(encoded["input_ids"][i]))
+        encoded = self.tokenizer.encode_batch([(question, s) for s in sentences])
+        order = sorted(range(len(sentences)), key=lambda i: len(encoded[i].ids))
         out = np.zeros(len(sentences), np.float32)
-        keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoded]
-        with self._run_lock, torch.inference_mode():
-            for lo in range(0, len(order), BATCH):
-                rows = order[lo:lo + BATCH]
-                batch = self.tokenizer.pad({k: [encoded[k][i] for i in rows] for k in keys}, return_tensors="pt")
-                out[rows] = self.model(**batch).logits[:, 0].float().numpy()
+        for lo in range(0, len(order), BATCH):
+            rows = order[lo:lo + BATCH]
+            out[rows] = self.session.run(pad([encoded[i] for i in rows]))[:, 0]
         return out
