@@ -1,7 +1,7 @@
 """Embedding a rebuild's new and changed articles on a Ray cluster (`qa rebuild --ray [ADDRESS]`).
 
 Only the expensive step moves: splitting and embedding, with the same code as the in-process build
-(`build.embed_articles`), in a pool of Ray Data actors that each load the model once. The driver
+(`embed_articles.embed_articles`), in a pool of Ray Data actors that each load the model once. The driver
 decides what is new, collects the results and writes the generation exactly as an in-process build
 does (atomic swap, same format), so the two give the same index.
 
@@ -123,11 +123,11 @@ class _EmbedWorker:
         self.embedder = load_embedder(model)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        from .build import _manifest, embed_articles
+        from .embed_articles import embed_articles, manifest as build_manifest
 
         items = [pickle.loads(b) for b in batch["item"]]
         entries = embed_articles(self.embedder, items, progress=False)
-        manifest = pickle.dumps(_manifest(self.embedder))
+        manifest = pickle.dumps(build_manifest(self.embedder))
         return {
             "slot": batch["slot"],
             "entry": np.array([pickle.dumps(e) for e in entries], dtype=object),

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from qa import chunking, config
-from qa.build import _split
+from qa.embed_articles import split as _split
 from qa.embedding import load_embedder
 
 
