@@ -46,7 +46,7 @@ from report import recorded  # noqa: E402
 
 from qa import answer, open_index, rebuild, store, vector_index
 from qa.api import embedder_for
-from qa.build import _manifest, embed_articles
+from qa.embed_articles import embed_articles, manifest as _manifest
 from qa.embedding import load_embedder
 from qa.store import ArticleEntry
 from qa.types import Article
