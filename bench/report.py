@@ -39,3 +39,29 @@ def recorded(section: str):
     with contextlib.redirect_stdout(buf):
         yield
     record(section, buf.getvalue().strip("\n").splitlines())
+
+
+# The last commit that answered and rebuilt in torch: benchmarks run it beside the working tree,
+# so "before" and "after" are measured in one run on one machine.
+BEFORE = "a185c64"
+
+
+@contextlib.contextmanager
+def tree_at(rev: str):
+    """The qa/ and ui/ packages as they were at `rev`, in a temp dir: run them with PYTHONPATH set to it
+    (a path entry wins over the editable install's finder). Same venv, same index format."""
+    import subprocess
+    import tarfile
+    import tempfile
+
+    root = DOC.parent.parent
+    with tempfile.TemporaryDirectory(prefix="before-") as tmp:
+        archive = subprocess.run(["git", "-C", str(root), "archive", rev, "qa", "ui"], check=True, capture_output=True).stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(tmp, filter="data")
+        yield Path(tmp)
+
+
+def env_for(tree: Path) -> dict[str, str]:
+    """The environment a subprocess needs to import qa from `tree`."""
+    return {**os.environ, "PYTHONPATH": str(tree), "HF_HUB_OFFLINE": "1"}
