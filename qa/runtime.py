@@ -10,7 +10,6 @@ from the `tokenizers` library reading the model's own tokenizer.json. Nothing he
 from __future__ import annotations
 
 import json
-import os
 import struct
 import threading
 from dataclasses import dataclass
