@@ -1,51 +1,137 @@
-"""Answer quality on every dev set in ../shared/data, one table.
+"""Answer quality on every dev set in ../shared/data and on news-train held out by story, one table.
 
-    .venv/bin/python bench/quality.py [--data ../shared/data]
+    .venv/bin/python bench/quality.py [--data ../shared/data] [--no-news-train]
 
-Rebuilds an index for each set (its corpus.jsonl) in a temp dir and runs `qa eval` on it, with the
-trained reranker (what `answer()` does) and without it (`rerank=False`), side by side in one run.
+Every row runs `answer()` (through `qa eval`'s evaluate) on a real index built with `rebuild` in a
+temp dir, side by side in one run:
+- `vector`: without the reranker (`rerank=False`), the method before it,
+- `before`: the reranker as it was before news training (the public stage's weights with the
+  calibration fitted on Wikipedia; train/.cache/reranker-public, written by train/reranker.py),
+- `after`: the shipped reranker.
+news-train is held out by story: each question is answered by the fold model that never saw its
+stories (train/.cache/reranker-foldK, with rules fitted without them by train/fit_answering.py);
+`before` never saw any news. Per story below the table.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
-
-import sys
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from report import recorded  # noqa: E402
 
-from qa import rebuild
-from qa.evaluation import evaluate
+from qa import rebuild  # noqa: E402
+from qa.evaluation import EvalReport, evaluate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "train" / ".cache"
+BEFORE = CACHE / "reranker-public"
+HEADER = (f"{'set':<16} {'method':>7} {'q':>5} {'hit@1':>6} {'hit@5':>6} {'MRR':>6} {'abstP':>6} {'abstR':>6} "
+          f"{'FA':>6} {'verb':>5} {'p50ms':>6} {'p95ms':>6}")
+
+
+def row(name: str, method: str, r: EvalReport) -> str:
+    return (f"{name:<16} {method:>7} {r.questions:>5} {r.hit_at_1:>6.3f} {r.hit_at_5:>6.3f} {r.mrr:>6.3f} "
+            f"{r.abstain_precision:>6.3f} {r.abstain_recall:>6.3f} {r.false_abstain:>6.3f} {r.verbatim:>5.2f} "
+            f"{r.latency_p50_ms:>6.1f} {r.latency_p95_ms:>6.1f}")
+
+
+def methods(after) -> dict:
+    out = {"vector": False}
+    if (BEFORE / "calibration.json").exists():
+        out["before"] = BEFORE
+    out["after"] = after
+    return out
+
+
+def merged(reports: list[EvalReport]) -> EvalReport:
+    """Reports over disjoint question sets as one (latency percentiles: weighted means of the parts')."""
+    ans = sum(r.answerable for r in reports)
+    un = sum(r.unanswerable for r in reports)
+    n = sum(r.questions for r in reports)
+
+    def avg(field: str, weight: str) -> float:
+        total = sum(getattr(r, weight) for r in reports)
+        return round(sum(getattr(r, field) * getattr(r, weight) for r in reports) / total, 4) if total else 0.0
+
+    abstained_un = sum(r.abstain_recall * r.unanswerable for r in reports)
+    abstained_ans = sum(r.false_abstain * r.answerable for r in reports)
+    return EvalReport(
+        questions=n, answerable=ans, unanswerable=un,
+        hit_at_1=avg("hit_at_1", "answerable"), hit_at_5=avg("hit_at_5", "answerable"), mrr=avg("mrr", "answerable"),
+        abstain_precision=round(abstained_un / (abstained_un + abstained_ans), 4) if abstained_un + abstained_ans else 0.0,
+        abstain_recall=avg("abstain_recall", "unanswerable"), false_abstain=avg("false_abstain", "answerable"),
+        verbatim=min(r.verbatim for r in reports), latency_p50_ms=avg("latency_p50_ms", "questions"),
+        latency_p95_ms=avg("latency_p95_ms", "questions"),
+    )
+
+
+def news_train(tmp: Path) -> list[str]:
+    """news-train through answer(), each story answered by the fold model that never saw it."""
+    sys.path.insert(0, str(ROOT / "train"))
+    import news
+
+    articles, questions, _ = news.load()
+    fold = news.folds(questions)
+    index = news.build_index(articles)
+    news.mine(questions, index, k=5)  # gives each unanswerable question the story retrieval lands on
+    by_story: dict[str, list] = defaultdict(list)
+    for q in questions:
+        by_story[q.story].append(q)
+    lines, totals = [], defaultdict(list)
+    per_story = []
+    for story, qs in sorted(by_story.items()):
+        k = fold[qs[0].part]
+        path = tmp / f"{story}.jsonl"
+        path.write_text("".join(json.dumps({
+            "id": q.id, "question": q.question, "answerable": q.answerable,
+            "evidence": [{"article": a, "quote": t} for a, t in q.evidence]}) + "\n" for q in qs))
+        reports = {}
+        for name, how in methods(CACHE / f"reranker-fold{k}").items():
+            reports[name] = evaluate(path, index, rerank=how)
+            totals[name].append(reports[name])
+        per_story.append((story, reports))
+    for name, reps in totals.items():
+        lines.append(row("news-train LSO", name, merged(reps)))
+    lines += ["", f"news-train held out by story, through answer(): hit@1 / hit@5 / abstention recall / false-abstain",
+              f"{'story':<48} {'q':>4} " + "  ".join(f"{m:>23}" for m in totals)]
+    for story, reports in per_story:
+        cells = "  ".join(f"{r.hit_at_1:.2f}/{r.hit_at_5:.2f}/{r.abstain_recall:.2f}/{r.false_abstain:.2f}".rjust(23)
+                          for r in reports.values())
+        lines.append(f"{story[:48]:<48} {next(iter(reports.values())).questions:>4} {cells}")
+    return lines
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
+    ap.add_argument("--no-news-train", action="store_true", help="the dev sets only")
     args = ap.parse_args()
     sets = sorted(p for p in Path(args.data).iterdir() if (p / "questions.jsonl").exists() and (p / "corpus.jsonl").exists())
     with recorded("Answer quality"):
-        header = f"{'set':<16} {'reranker':>8} {'hit@1':>6} {'hit@5':>6} {'MRR':>6} {'abstP':>6} {'abstR':>6} {'FA':>6} {'verb':>5} {'p50ms':>6} {'p95ms':>6} {'build s':>8}"
-        print(header)
-        print("-" * len(header))
+        print(HEADER)
+        print("-" * len(HEADER))
         with tempfile.TemporaryDirectory() as tmp:
             for data in sets:
-                t0 = time.perf_counter()
                 index = Path(tmp) / data.name
+                t0 = time.perf_counter()
                 rebuild(source=data / "corpus.jsonl", index=index)
-                built = time.perf_counter() - t0
-                for rerank in (False, True):
-                    r = evaluate(data / "questions.jsonl", index, rerank=rerank)
-                    print(
-                        f"{data.name:<16} {'on' if rerank else 'off':>8} {r.hit_at_1:>6.3f} {r.hit_at_5:>6.3f} {r.mrr:>6.3f} {r.abstain_precision:>6.3f} "
-                        f"{r.abstain_recall:>6.3f} {r.false_abstain:>6.3f} {r.verbatim:>5.2f} {r.latency_p50_ms:>6.1f} "
-                        f"{r.latency_p95_ms:>6.1f} {built:>8.1f}"
-                    )
+                for name, how in methods(True).items():
+                    print(row(data.name, name, evaluate(data / "questions.jsonl", index, rerank=how)))
+                print(f"{'':<16} (index built in {time.perf_counter() - t0:.1f} s)")
+            have_folds = all((CACHE / f"reranker-fold{k}" / "calibration.json").exists() for k in (0, 1))
+            if not args.no_news_train and have_folds and (ROOT / "train" / "news-train" / "questions.jsonl").exists():
+                for line in news_train(Path(tmp)):
+                    print(line)
+            elif not args.no_news_train:
+                print("news-train: skipped (needs train/news-train built and the fold models of train/reranker.py)")
+        print("vector: rerank=False; before: the reranker before news training; after: as shipped")
 
 
 if __name__ == "__main__":

@@ -200,12 +200,19 @@ def abstention_features(idx: StoredIndex, question: str, ranked: list[ScoredSent
 
 def reranked_abstention_features(idx: StoredIndex, question: str, ranked: list[ScoredSentence]) -> list[float]:
     """Best logit, its lead over the second, how many candidates the reranker believes (P >= 0.5),
-    name coverage, and the best vector score."""
+    name coverage, the best vector score, how many outlets (articles) those believed candidates
+    come from, and whether the question asks for a kind of answer (a number, a date...) that the
+    best candidate does not hold. Which of them count is fitted (train/fit_answering.py)."""
     logits = sorted((s.logit for s in ranked), reverse=True)
     second = logits[1] if len(logits) > 1 else logits[0] - 1.0
+    believed = [s for s in ranked if s.score >= 0.5]
+    best = max(ranked, key=lambda s: s.score)
+    kinds = [ANSWER_KINDS[k][1] for k in answer_kinds(question)]
+    kind_missing = bool(kinds) and not any(k.search(idx.text(best.article)[best.start:best.end]) for k in kinds)
     return [
-        logits[0], logits[0] - second, float(sum(s.score >= 0.5 for s in ranked)),
+        logits[0], logits[0] - second, float(len(believed)),
         mention_coverage(idx, question, ranked), max(s.vector for s in ranked),
+        float(len({s.article for s in believed})), float(kind_missing),
     ]
 
 

@@ -84,17 +84,19 @@ def answer(
     *,
     k: int = config.DEFAULT_TOP_K,
     previous: str | None = None,
-    rerank: bool = True,
+    rerank: bool | str | os.PathLike[str] = True,
 ) -> Answer:
     """Answer `question` with verbatim quotes from the indexed articles (at most `k` quotes).
 
     `previous` is the question before it in a conversation: a short follow-up is retrieved together
-    with it. `rerank=False` skips the trained reranker (faster, and worse on paraphrased questions)."""
+    with it. `rerank=False` skips the trained reranker (faster, and worse on paraphrased questions);
+    a folder instead of True uses the reranker in it (weights, tokenizer and calibration.json, as
+    train/reranker.py and train/fit_answering.py write them) in place of the shipped one."""
     t0 = time.perf_counter()
     cleaned = follow_up_query(check_question(question), check_question(previous) if previous else None)
     idx = open_index(index)
     embedder = embedder_for(idx)
-    reranker = load_reranker() if rerank else None
+    reranker = (load_reranker() if rerank is True else load_reranker(Path(rerank))) if rerank else None
     t1 = time.perf_counter()
     query = embedder.encode_queries([cleaned])[0]
     t2 = time.perf_counter()

@@ -99,7 +99,9 @@ def first_hit(a: Answer, spans: list[tuple[str, int, int]]) -> int | None:
     return None
 
 
-def evaluate(questions_path: str | Path, index: str | Path | None = None, *, k: int = 5, rerank: bool = True) -> EvalReport:
+def evaluate(
+    questions_path: str | Path, index: str | Path | None = None, *, k: int = 5, rerank: bool | str | Path = True
+) -> EvalReport:
     questions = load_questions(Path(questions_path))
     idx = open_index(index)
 

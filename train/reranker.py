@@ -36,11 +36,18 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run from a checkout without installing
     sys.path.append(str(ROOT))
+if str(ROOT / "train") not in sys.path:
+    sys.path.append(str(ROOT / "train"))
 
 from qa.chunking import sentence_spans  # noqa: E402  the sentences answering will see
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "train"
 DEFAULT_OUT = ROOT / "qa" / "models" / "reranker"
+DEFAULT_BASE = ROOT / "train" / ".cache" / "reranker-public"   # the public stage's weights
+PUBLIC_EPOCHS = 2
+NEWS_PUBLIC_MIX = 1.0     # public pairs per news pair in the news stage
+NEWS_NEGATIVES = 6        # retrieved non-evidence sentences per news question
+PUBLIC_CHECK = 500        # public validation questions checked after each news epoch
 SEED = 13
 CANDIDATES = 30           # validation ranks the retrieval's top 30 of the article, as answering does
 NEGATIVES_PER_QUESTION = 4
@@ -198,8 +205,7 @@ def validation_questions(questions: list[Question], retrieval: Retrieval) -> lis
 def validate(model, items: list[ValidationQuestion]) -> dict[str, float]:
     """hit@1 / hit@5 of retrieval order and reranked order over answerable questions, and how well
     the best logit separates answerable from unanswerable ones (AUC)."""
-    pairs = [(v.question, c) for v in items for c in v.candidates]
-    logits = model.predict(pairs, batch_size=256, show_progress_bar=False, activation_fn=_identity())
+    logits = predict(model, [(v.question, c) for v in items for c in v.candidates])
     at = 0
     hits = defaultdict(float)
     best_answerable, best_unanswerable = [], []
@@ -224,6 +230,22 @@ def validate(model, items: list[ValidationQuestion]) -> dict[str, float]:
         "retrieval_hit1": hits["retrieval_hit1"] / n, "retrieval_hit5": hits["retrieval_hit5"] / n,
         "hit1": hits["hit1"] / n, "hit5": hits["hit5"] / n, "abstain_auc": auc,
     }
+
+
+def predict(model, pairs: list[tuple[str, str]]) -> np.ndarray:
+    """Logits for many pairs: sorted by length (little padding), in bf16 where the CPU multiplies it
+    natively (validation only chooses epochs; answering's own numbers come from its runtime)."""
+    import torch
+
+    from qa.reranker import native_dtype
+
+    order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
+    device_type = "cuda" if str(model.device).startswith("cuda") else "cpu"
+    with torch.autocast(device_type, dtype=torch.bfloat16, enabled=device_type == "cuda" or native_dtype() == torch.bfloat16):
+        out = model.predict([pairs[i] for i in order], batch_size=64, show_progress_bar=False, activation_fn=_identity())
+    logits = np.zeros(len(pairs), np.float32)
+    logits[order] = np.asarray(out, np.float32)
+    return logits
 
 
 def _identity():
@@ -251,22 +273,35 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--max-length", type=int, default=128)
     p.add_argument("--seed", type=int, default=SEED)
     p.add_argument("--limit", type=int, default=0, help="use only this many questions (a quick smoke run)")
+    p.add_argument("--news", type=Path, default=None,
+                   help="fine-tune on news-train (train/news-train) after the public stage; without it, the public stage only")
+    p.add_argument("--base", type=Path, default=DEFAULT_BASE,
+                   help="the public stage's weights: trained there first when missing (default train/.cache/reranker-public)")
+    p.add_argument("--holdout-fold", type=int, default=None,
+                   help="hold out this fold of news-train's stories for validation (choosing epochs and the mix)")
+    p.add_argument("--public-mix", type=float, default=NEWS_PUBLIC_MIX,
+                   help="public pairs kept in the news stage, per news pair (so nothing learned is forgotten)")
+    p.add_argument("--news-negatives", type=int, default=NEWS_NEGATIVES)
     args = p.parse_args(argv)
-
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if args.news is None:
+        train_public(args, args.out, args.init, args.epochs, args.lr)
+        return
+    if not (args.base / "model.safetensors").exists():
+        print(f"no public-stage weights in {args.base}: training them first (the shipped recipe, {PUBLIC_EPOCHS} epochs)", flush=True)
+        train_public(args, args.base, args.init, PUBLIC_EPOCHS, 3e-5)
+    train_news(args)
+
+
+def train_public(args, out: Path, init_name: str, epochs: int, lr: float) -> None:
+    """Stage 1: SQuAD 2.0 parts, QNLI and SelQA, from the project's embedder."""
     import torch
-    from datasets import Dataset
-    from sentence_transformers.cross_encoder import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
-    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
-    from transformers import TrainerCallback, set_seed
 
     from qa.embedding import model_path
-    from qa.reranker import native_dtype
 
-    set_seed(args.seed)
+    set_seed, device = _setup(args.seed)
     rng = random.Random(args.seed)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    init = model_path(args.init)
+    init = model_path(init_name)
     started = time.time()
 
     questions, qnli = load_all(args.data)
@@ -286,25 +321,160 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{len(train_q):,} training questions + {len(qnli):,} QNLI pairs -> {len(pairs):,} pairs ({positives:,} positive); "
           f"validation: {len(val_q):,} questions from {len(held)} held-out articles; device {device}", flush=True)
 
-    # fp32 master weights whatever the checkpoint's dtype (transformers 5 keeps a checkpoint's fp16)
-    model = CrossEncoder(init, num_labels=1, max_length=args.max_length, device=device,
-                         model_kwargs={"dtype": torch.float32})
+    model = _cross_encoder(init, args.max_length, device)
     before = validate(model, val)
     print("validation before training:", json.dumps({k: round(v, 4) for k, v in before.items()}), flush=True)
+    best = _fit(model, pairs, args, epochs, lr, out, device, lambda: {"public": validate(model, val)},
+                keep_by=lambda v: v["public"]["hit1"], started=started)
+    final = validate(_cross_encoder(str(out), args.max_length, device), val)  # the weights as shipped
+    summary = {
+        "stage": "public", "epoch_kept": best, "epochs": epochs, "negatives": args.negatives, "lr": lr, "batch": args.batch,
+        "max_length": args.max_length, "seed": args.seed, "pairs": len(pairs), "positives": positives,
+        "validation_before": before, "validation": final, "device": device,
+        "seconds": round(time.time() - started), "limit": args.limit,
+    }
+    (out / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"kept epoch {best}; fp16 reload: {json.dumps(final)}")
+    print(f"wrote {out} in {time.time() - started:.0f} s")
+
+
+def train_news(args) -> None:
+    """Stage 2: the public stage's weights fine-tuned on news-train, candidates from the project's own
+    retrieval over an index of it, a share of the public pairs kept in the mix. With --holdout-fold,
+    that fold's stories are validation only (hit@1/@5 of the reranked top 30, and the public
+    validation as a check on forgetting)."""
+    import news
+
+    set_seed, device = _setup(args.seed)
+    rng = random.Random(args.seed)
+    started = time.time()
+    articles, questions, _ = news.load(args.news)
+    fold = news.folds(questions)
+    if args.limit:  # a quick smoke run
+        questions = random.Random(args.seed).sample(questions, min(args.limit, len(questions)))
+    train_m = [q for q in questions if fold[q.part] != args.holdout_fold]
+    val_m = [q for q in questions if fold[q.part] == args.holdout_fold]
+    index = news.build_index(articles)
+    mined = news.mine(questions, index, k=news_k(args))
+    by_id = {m.question.id: m for m in mined}
+    train_mined = [by_id[q.id] for q in train_m]
+    val_mined = [by_id[q.id] for q in val_m]
+    news_pairs = news.training_pairs(train_mined, args.news_negatives, rng)
+
+    public_q, qnli = load_all(args.data)
+    held = validation_split(public_q, args.seed)
+    train_q = [q for q in public_q if q.group not in held]
+    val_q = [q for q in public_q if q.group in held]
+    held_sentences = {s for q in val_q for s in q.paragraph}
+    public = training_pairs(train_q, [x for x in qnli if x[1] not in held_sentences], None, rng)
+    public = public[: round(args.public_mix * len(news_pairs))]
+    pairs = news_pairs + public
+    rng.shuffle(pairs)
+    # a seeded sample of the public validation questions is enough to see forgetting, at a third of the cost
+    val_q = random.Random(args.seed).sample(val_q, min(args.limit or PUBLIC_CHECK, PUBLIC_CHECK, len(val_q)))
+    retrieval = Retrieval(model_path_default(), val_q, article_pools(val_q), device)
+    public_val = validation_questions(val_q, retrieval)
+    print(f"news: {len(train_mined):,} training questions from {len({q.story for q in train_m if q.answerable})} stories -> "
+          f"{len(news_pairs):,} pairs ({sum(y > 0 for *_, y in news_pairs):,} positive); public: {len(public):,} pairs; "
+          f"validation: {len(val_mined):,} news questions from {len({q.story for q in val_m if q.answerable})} held-out stories, "
+          f"{len(val_q):,} public; device {device}", flush=True)
+
+    model = _cross_encoder(str(args.base), args.max_length, device)
+
+    def validation() -> dict:
+        out = {"public": validate(model, public_val)}
+        if val_mined:
+            out["news"] = validate_news(model, val_mined)
+        return out
+
+    before = validation()
+    print("validation before the news stage:", _rounded(before), flush=True)
+    # with held-out stories the best epoch by their hit@1 is kept; without, the last (epochs chosen on folds)
+    keep_by = (lambda v: v["news"]["hit1"]) if val_mined else (lambda v: 0.0)
+    best = _fit(model, pairs, args, args.epochs, args.lr, args.out, device, validation, keep_by, started)
+    final = validation()
+    summary = {
+        "stage": "news", "base": str(args.base.relative_to(ROOT)) if args.base.is_relative_to(ROOT) else str(args.base),
+        "holdout_fold": args.holdout_fold, "epoch_kept": best, "epochs": args.epochs, "lr": args.lr,
+        "batch": args.batch, "max_length": args.max_length, "seed": args.seed, "public_mix": args.public_mix,
+        "news_negatives": args.news_negatives, "news_pairs": len(news_pairs), "public_pairs": len(public),
+        "news_questions": len(train_mined), "news_stories": len({q.story for q in train_m if q.answerable}),
+        "validation_before": before, "validation": final, "device": device, "seconds": round(time.time() - started),
+    }
+    (args.out / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"kept epoch {best}: {_rounded(final)}")
+    print(f"wrote {args.out} in {time.time() - started:.0f} s")
+
+
+def news_k(args) -> int:
+    return CANDIDATES + 10  # a few past what answering reranks, for negatives
+
+
+def model_path_default() -> str:
+    from qa.embedding import model_path
+
+    return model_path("default")
+
+
+def validate_news(model, mined) -> dict[str, float]:
+    """hit@1 / hit@5 of the reranked top 30 on held-out news questions, and the best logit's AUC."""
+    import news
+
+    items = list(mined)
+    logits = predict(model, [(m.question.question, c.text) for m in items for c in m.candidates[:CANDIDATES]])
+    scores, at = [], 0
+    for m in items:
+        n = len(m.candidates[:CANDIDATES])
+        scores.append(np.asarray(logits[at:at + n]))
+        at += n
+    out = news.rank_metrics(items, scores, CANDIDATES)
+    a = np.array([s.max() for m, s in zip(items, scores) if m.question.answerable and len(s)])
+    u = np.array([s.max() for m, s in zip(items, scores) if not m.question.answerable and len(s)])
+    out["abstain_auc"] = float((a[:, None] > u[None, :]).mean()) if len(a) and len(u) else float("nan")
+    return out
+
+
+def _rounded(v: dict) -> str:
+    return json.dumps({k: {n: round(x, 4) for n, x in d.items()} for k, d in v.items()})
+
+
+def _setup(seed: int):
+    import torch
+    from transformers import set_seed
+
+    set_seed(seed)
+    return set_seed, "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _cross_encoder(path: str, max_length: int, device: str):
+    import torch
+    from sentence_transformers.cross_encoder import CrossEncoder
+
+    # fp32 master weights whatever the checkpoint's dtype (transformers 5 keeps a checkpoint's fp16)
+    return CrossEncoder(path, num_labels=1, max_length=max_length, device=device, model_kwargs={"dtype": torch.float32})
+
+
+def _fit(model, pairs, args, epochs: int, lr: float, out: Path, device: str, validation, keep_by, started: float) -> int:
+    """Train on the pairs; validate after each epoch and save the best epoch's weights at once (a run
+    cut short still leaves its best). Returns the epoch kept."""
+    import torch
+    from datasets import Dataset
+    from sentence_transformers.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments
+    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
+    from transformers import TrainerCallback
+
+    from qa.reranker import native_dtype
 
     class KeepBest(TrainerCallback):
-        """Validate after each epoch; keep the weights of the best epoch (by reranked hit@1)."""
-
         best: tuple[float, int] | None = None
 
         def on_epoch_end(self, _args, state, control, **kwargs):
-            scores = validate(model, val)
+            scores = validation()
             epoch = round(state.epoch or 0)
-            print(f"validation after epoch {epoch}:", json.dumps({k: round(v, 4) for k, v in scores.items()}),
-                  f"({time.time() - started:.0f} s)", flush=True)
-            if self.best is None or scores["hit1"] > self.best[0]:
-                self.best = (scores["hit1"], epoch)
-                save(model, args.out)  # at once: a run cut short still leaves its best epoch
+            print(f"validation after epoch {epoch}:", _rounded(scores), f"({time.time() - started:.0f} s)", flush=True)
+            if self.best is None or keep_by(scores) >= self.best[0]:
+                self.best = (keep_by(scores), epoch)
+                save(model, out)
             model.model.train()
 
     keep = KeepBest()
@@ -313,36 +483,24 @@ def main(argv: list[str] | None = None) -> None:
     })
     training_args = CrossEncoderTrainingArguments(
         output_dir=str(Path(os.environ.get("TMPDIR", "/tmp")) / "reranker-run"),
-        num_train_epochs=args.epochs,
+        num_train_epochs=epochs,
         per_device_train_batch_size=args.batch,
-        learning_rate=args.lr,
+        learning_rate=lr,
         warmup_ratio=0.1,
         seed=args.seed,
         # bf16 mixed precision on GPUs, and on CPUs that multiply bf16 natively (AMX, AVX512-BF16): ~2x faster there
         bf16=device == "cuda" or native_dtype() == torch.bfloat16,
         use_cpu=device == "cpu",
-        logging_steps=200,
+        logging_steps=100,
         save_strategy="no",
         report_to="none",
         dataloader_num_workers=2 if device == "cuda" else 0,
     )
-    trainer = CrossEncoderTrainer(
+    CrossEncoderTrainer(
         model=model, args=training_args, train_dataset=dataset, loss=BinaryCrossEntropyLoss(model), callbacks=[keep],
-    )
-    trainer.train()
-
+    ).train()
     assert keep.best is not None
-    hit1, epoch = keep.best
-    final = validate(CrossEncoder(str(args.out), device=device, model_kwargs={"dtype": torch.float32}), val)  # the weights as shipped
-    summary = {
-        "epoch_kept": epoch, "epochs": args.epochs, "negatives": args.negatives, "lr": args.lr, "batch": args.batch,
-        "max_length": args.max_length, "seed": args.seed, "pairs": len(pairs), "positives": positives,
-        "validation_before": before, "validation": final, "device": device,
-        "seconds": round(time.time() - started), "limit": args.limit,
-    }
-    (args.out / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
-    print(f"kept epoch {epoch} (validation hit@1 {hit1:.4f}); fp16 reload: {json.dumps(final)}")
-    print(f"wrote {args.out} in {time.time() - started:.0f} s")
+    return keep.best[1]
 
 
 if __name__ == "__main__":

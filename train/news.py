@@ -1,0 +1,175 @@
+"""news-train for training and fitting: real news articles, reader questions with verbatim evidence
+from every outlet that states the answer, the story of each article, and folds by story.
+
+    python3 ../shared/data/news-train/build.py train/news-train     # merge and check the parts first
+
+Candidates come from the project's own retrieval over an index of news-train built with `rebuild`
+(what the reranker sees at answer time). A candidate is a positive when it overlaps the evidence of
+its question in its article (how `qa eval` counts a hit); one holding the answer's words elsewhere is
+neither positive nor negative for training (an outlet the annotation may have missed). Folds hold out
+whole parts (each part is two or three stories): questions on one story share facts, so a question
+split would leak them.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.append(str(ROOT))
+
+from qa.chunking import sentence_spans  # noqa: E402
+
+NEWS_DIR = ROOT / "train" / "news-train"
+INDEX_CACHE = ROOT / "train" / ".cache" / "news-index"
+FOLDS = 2
+SEED = 13
+
+
+@dataclass
+class NewsQuestion:
+    id: str
+    question: str
+    answerable: bool
+    evidence: list[tuple[str, str]]    # (article id, verbatim quote)
+    answer: str | None
+    kind: str
+    part: str                          # the part it came from: the unit of the folds
+    story: str = ""                    # its evidence's story (unanswerable: the story retrieval lands on)
+
+
+@dataclass
+class Candidate:
+    article: str
+    start: int
+    end: int
+    text: str
+    vector: float                      # cosine of the question and the sentence's in-context vector
+    positive: bool                     # overlaps the question's evidence in this article
+    ambiguous: bool = False            # not evidence, but holds the answer's words: kept out of training
+    sentence: object = None            # the answering.ScoredSentence it came from
+
+
+@dataclass
+class Mined:
+    question: NewsQuestion
+    candidates: list[Candidate]                                # retrieval order
+    evidence_sentences: list[str] = field(default_factory=list)  # every sentence overlapping evidence
+
+
+def load(news: Path = NEWS_DIR) -> tuple[list[dict], list[NewsQuestion], dict[str, str]]:
+    if not (news / "questions.jsonl").exists():
+        sys.exit(f"{news}/questions.jsonl is missing: run `python3 ../shared/data/news-train/build.py {news}` first")
+    articles = [json.loads(line) for line in (news / "corpus.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    stories: dict[str, str] = json.loads((news / "stories.json").read_text(encoding="utf-8"))
+    questions = []
+    for line in (news / "questions.jsonl").read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        q = json.loads(line)
+        evidence = [(e["article"], e["quote"]) for e in q["evidence"]]
+        story = Counter(stories[a] for a, _ in evidence).most_common(1)[0][0] if evidence else ""
+        questions.append(NewsQuestion(q["id"], q["question"], bool(q["answerable"]), evidence, q.get("answer"),
+                                      q.get("kind", ""), q["id"].split("-")[0], story))
+    return articles, questions, stories
+
+
+def folds(questions: list[NewsQuestion], n: int = FOLDS, seed: int = SEED) -> dict[str, int]:
+    """part -> fold, parts shuffled by the seed and dealt round-robin."""
+    parts = sorted({q.part for q in questions})
+    random.Random(seed).shuffle(parts)
+    return {p: i % n for i, p in enumerate(parts)}
+
+
+def build_index(articles: list[dict], cache: Path = INDEX_CACHE) -> Path:
+    """An index of news-train built by the project's own rebuild (incremental: cheap when unchanged)."""
+    from qa import rebuild
+
+    cache.mkdir(parents=True, exist_ok=True)
+    source = cache.parent / "news-train.jsonl"
+    body = "".join(json.dumps(a, ensure_ascii=False) + "\n" for a in articles)
+    if not source.exists() or source.read_text(encoding="utf-8") != body:
+        source.write_text(body, encoding="utf-8")
+    rebuild(source=source, index=cache / "index")
+    return cache / "index"
+
+
+def mine(questions: list[NewsQuestion], index: Path, k: int = 40) -> list[Mined]:
+    """Each question's k best sentences by the project's vector search, labelled."""
+    from qa import answering, open_index
+    from qa.api import embedder_for
+
+    idx = open_index(index)
+    rows = {m.id: m.row for m in idx.articles}
+    vectors = embedder_for(idx).encode_queries([q.question for q in questions])
+    out = []
+    for q, v in zip(questions, vectors):
+        spans: dict[str, list[tuple[int, int]]] = {}
+        for art, quote in q.evidence:
+            text = idx.text(rows[art])
+            at = text.find(quote)
+            if at >= 0:
+                spans.setdefault(art, []).append((at, at + len(quote)))
+        answer_words = (q.answer or "").lower() if q.answer and len(q.answer) > 3 else None
+        cands = []
+        for s in answering.search(idx, v, k):
+            meta = idx.article(s.article)
+            text = idx.text(s.article)[s.start:s.end]
+            positive = any(a < s.end and s.start < b for a, b in spans.get(meta.id, []))
+            ambiguous = not positive and answer_words is not None and answer_words in text.lower()
+            cands.append(Candidate(meta.id, s.start, s.end, text, s.vector, positive, ambiguous, s))
+        evidence_sentences = []
+        for art, art_spans in spans.items():
+            text = idx.text(rows[art])
+            for a, b in sentence_spans(text):
+                if any(x < b and a < y for x, y in art_spans) and text[a:b] not in evidence_sentences:
+                    evidence_sentences.append(text[a:b])
+        if not q.answerable and not q.story:  # the story of its own part that retrieval lands on first
+            own = [c.article for c in cands if c.article.split("-")[0] == q.part]
+            q.story = _story_of(own[0]) if own else ""
+        out.append(Mined(q, cands, evidence_sentences))
+    return out
+
+
+_stories: dict[str, str] = {}
+
+
+def _story_of(article: str) -> str:
+    if not _stories:
+        _stories.update(json.loads((NEWS_DIR / "stories.json").read_text(encoding="utf-8")))
+    return _stories.get(article, "")
+
+
+def training_pairs(mined: list[Mined], negatives: int, rng: random.Random) -> list[tuple[str, str, float]]:
+    """Every evidence sentence a positive; the best-retrieved others (never an ambiguous one) negatives."""
+    pairs = []
+    for m in mined:
+        q = m.question.question
+        positives = set(m.evidence_sentences) | {c.text for c in m.candidates if c.positive}
+        pairs += [(q, s, 1.0) for s in sorted(positives)]
+        negs = [c.text for c in m.candidates if not c.positive and not c.ambiguous and c.text not in positives]
+        pairs += [(q, s, 0.0) for s in dict.fromkeys(negs[:negatives])]
+    rng.shuffle(pairs)
+    return pairs
+
+
+def rank_metrics(mined: list[Mined], scores: list[np.ndarray], candidates: int = 30) -> dict[str, float]:
+    """hit@1 / hit@5 of the given scores over each answerable question's first `candidates`."""
+    h1 = h5 = n = 0
+    for m, s in zip(mined, scores):
+        if not m.question.answerable:
+            continue
+        n += 1
+        top = np.argsort(-np.asarray(s[:candidates]))
+        labels = [m.candidates[i].positive for i in top]
+        h1 += bool(labels) and labels[0]
+        h5 += any(labels[:5])
+    return {"answerable": n, "hit1": h1 / max(n, 1), "hit5": h5 / max(n, 1)}
