@@ -12,10 +12,16 @@ anything: the milliseconds move with the load, which the table prints beside the
 
 Variants (each call = one question's `--candidates` pairs through `logits()`, tokenising included):
   torch bf16      qa/reranker.py as of a185c64: transformers in bf16 (AMX), torch's default threads
-  torch fp32      the same in fp32: the reference every max|dlogit| is taken against
+  torch bf16 1thr the same with torch.set_num_threads(1): what AMX gives without torch's thread barriers
+  torch fp32      the same in fp32: the reference every max|dlogit| is taken against (once, untimed)
   ort b471b31     the first ONNX Runtime path: its graph, ORT's default session options
   ort b471b31+opt the same graph, qa/runtime.session_options() (threads = physical cores, no spinning)
   ort now         the working tree's load_reranker(): shipped graph, shipped options
+  ort now 1thr    the same with one intra-op thread (QA_THREADS=1)
+  ort fused       measurement only: eager-attention export through onnxruntime.transformers'
+                  optimize_model (bert, 12 heads, 384: Attention, EmbedLayerNorm, SkipLayerNorm,
+                  BiasGelu), weights inside, shipped options
+  ort int8        measurement only: that fused graph through quantize_dynamic (per channel, QInt8)
 """
 
 from __future__ import annotations
@@ -37,7 +43,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "news-dev"
 BEFORE_TORCH = "a185c64"   # last commit whose reranker ran in torch (bf16 on AMX)
 BEFORE_ORT = "b471b31"     # first commit on ONNX Runtime
-VARIANTS = ("torch bf16", "torch fp32", f"ort {BEFORE_ORT}", f"ort {BEFORE_ORT}+opt", "ort now")
+VARIANTS = ("torch bf16", "torch bf16 1thr", f"ort {BEFORE_ORT}", f"ort {BEFORE_ORT}+opt", "ort now", "ort now 1thr",
+            "ort fused", "ort int8")
+REFERENCE = "torch fp32"  # asked once per question, untimed
 
 
 def pairs(n_questions: int, k: int, workdir: Path) -> list[dict]:
@@ -111,9 +119,79 @@ class _OrtAt:
         return self.reranker.logits(question, sentences)
 
 
+class _Fused:
+    """The reranker of the working tree on a graph exported here with its weights (eager attention,
+    which the optimizer's Attention fusion recognises; the SDPA export is not), fused, maybe int8."""
+
+    def __init__(self, int8: bool) -> None:
+        import warnings
+
+        import onnxruntime as ort
+        import torch
+        import transformers
+        from onnxruntime.transformers.optimizer import optimize_model
+
+        from qa import runtime
+        from qa.reranker import MODEL_DIR, Reranker
+
+        warnings.filterwarnings("ignore")
+        folder = Path(tempfile.mkdtemp(prefix="graph-fused-"))
+        model = transformers.AutoModelForSequenceClassification.from_pretrained(
+            MODEL_DIR, dtype=torch.float32, attn_implementation="eager").eval()
+
+        class Logits(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.model = model
+
+            def forward(self, input_ids, attention_mask, token_type_ids):
+                return self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).logits
+
+        names = list(runtime.INPUTS)
+        axes = {n: {0: "batch", 1: "tokens"} for n in names} | {"logits": {0: "batch"}}
+        with torch.no_grad():
+            torch.onnx.export(Logits(), tuple(torch.ones((2, 8), dtype=torch.int64) for _ in names), str(folder / "full.onnx"),
+                              input_names=names, output_names=["logits"], dynamic_axes=axes, opset_version=17,
+                              do_constant_folding=False, dynamo=False)
+        optimize_model(str(folder / "full.onnx"), model_type="bert", num_heads=12, hidden_size=384).save_model_to_file(str(folder / "fused.onnx"))
+        path = folder / "fused.onnx"
+        if int8:
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            quantize_dynamic(str(path), str(folder / "int8.onnx"), per_channel=True, weight_type=QuantType.QInt8,
+                             extra_options={"DefaultTensorType": 1})
+            path = folder / "int8.onnx"
+        session = ort.InferenceSession(str(path), runtime.session_options(), providers=["CPUExecutionProvider"])
+        inputs = [i.name for i in session.get_inputs()]
+
+        class Swapped:
+            def run(self, batch):
+                return session.run(["logits"], {k: batch.inputs[k] for k in inputs})[0]
+
+        self.reranker = Reranker()
+        self.reranker.session = Swapped()
+
+    def logits(self, question, sentences):
+        return self.reranker.logits(question, sentences)
+
+
 def worker(variant: str) -> None:
     if variant == "torch bf16":
         model = _torch_reranker("bfloat16")
+    elif variant == "torch bf16 1thr":
+        import torch
+
+        torch.set_num_threads(1)
+        model = _torch_reranker("bfloat16")
+    elif variant == "ort now 1thr":
+        os.environ["QA_THREADS"] = "1"
+        from qa.reranker import load_reranker
+
+        model = load_reranker()
+    elif variant == "ort fused":
+        model = _Fused(int8=False)
+    elif variant == "ort int8":
+        model = _Fused(int8=True)
     elif variant == "torch fp32":
         model = _torch_reranker("float32")
     elif variant == f"ort {BEFORE_ORT}":
@@ -154,7 +232,7 @@ def main() -> int:
         work = pairs(args.questions, args.candidates, Path(tmp))
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TRANSFORMERS_VERBOSITY": "error", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
     procs = {}
-    for v in VARIANTS:
+    for v in (REFERENCE, *VARIANTS):
         procs[v] = subprocess.Popen([sys.executable, __file__, "--worker", v], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                     stderr=subprocess.DEVNULL, text=True, env=env, cwd=ROOT)
         procs[v].stdin.write(json.dumps(work) + "\n")
@@ -162,7 +240,14 @@ def main() -> int:
         if procs[v].stdout.readline().strip() != "ready":
             raise SystemExit(f"worker {v} did not start")
     ms = {v: [] for v in VARIANTS}
-    logits = {v: {} for v in VARIANTS}
+    logits = {v: {} for v in (REFERENCE, *VARIANTS)}
+    for qi in range(len(work)):
+        procs[REFERENCE].stdin.write(f"{qi}\n")
+        procs[REFERENCE].stdin.flush()
+        logits[REFERENCE][qi] = np.array(json.loads(procs[REFERENCE].stdout.readline())["logits"])
+    reference = procs.pop(REFERENCE)
+    reference.stdin.close()
+    reference.wait()
     load_before = os.getloadavg()[0]
     turn = 0
     for _ in range(args.rounds):
@@ -183,7 +268,7 @@ def main() -> int:
 
     base = statistics.median(ms["torch bf16"])
     first_ort = statistics.median(ms[f"ort {BEFORE_ORT}"])
-    ref = logits["torch fp32"]
+    ref = logits[REFERENCE]
     print(f"reranker, {len(work)} news-dev questions x {args.candidates} candidates, {args.rounds} rounds, interleaved "
           f"(load average {load_before:.1f} -> {load_after:.1f} on {os.cpu_count()} cores: ratios only)")
     print(f"{'variant':18s} {'p50 ms':>8s} {'p90 ms':>8s} {'/ torch bf16':>13s} {f'/ ort {BEFORE_ORT}':>13s} {'max|dlogit| vs fp32':>20s}")

@@ -47,7 +47,9 @@ def listing_path(kind: str) -> Path:
 
 def cores() -> int:
     """Physical cores this process may run on: ORT's intra-op threads, one each (hyperthreads add
-    nothing to matrix work and are the first to be taken by other processes)."""
+    nothing to matrix work and are the first to be taken by other processes). QA_THREADS overrides."""
+    if os.environ.get("QA_THREADS", "").strip().isdigit() and int(os.environ["QA_THREADS"]) > 0:
+        return int(os.environ["QA_THREADS"])
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     try:
         import psutil

@@ -124,3 +124,15 @@ def test_qa_ask_imports_no_torch(seed_index):
     modules = {line.split("|")[-1].strip().split(".")[0] for line in done.stderr.splitlines() if line.startswith("import time:")}
     assert "onnxruntime" in modules
     assert not modules & {"torch", "sentence_transformers", "transformers"}
+
+
+def test_sessions_use_one_thread_per_core_and_never_spin():
+    """bench/reranker_speed.py: spinning worker threads cost the reranker a quarter of its time on
+    this busy 2-core machine; the options are what every shipped session is made with."""
+    from qa import runtime
+
+    options = runtime.session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert options.get_session_config_entry("session.inter_op.allow_spinning") == "0"
+    assert options.intra_op_num_threads == runtime.cores() >= 1
+    assert runtime.cores() <= (os.cpu_count() or 1) or "QA_THREADS" in os.environ
