@@ -123,7 +123,7 @@ class _Fused:
     """The reranker of the working tree on a graph exported here with its weights (eager attention,
     which the optimizer's Attention fusion recognises; the SDPA export is not), fused, maybe int8."""
 
-    def __init__(self, int8: bool) -> None:
+    def __init__(self, int8: bool, ops: list[str] | None = None) -> None:
         import warnings
 
         import onnxruntime as ort
@@ -159,7 +159,7 @@ class _Fused:
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
             quantize_dynamic(str(path), str(folder / "int8.onnx"), per_channel=True, weight_type=QuantType.QInt8,
-                             extra_options={"DefaultTensorType": 1})
+                             op_types_to_quantize=ops, extra_options={"DefaultTensorType": 1})
             path = folder / "int8.onnx"
         session = ort.InferenceSession(str(path), runtime.session_options(), providers=["CPUExecutionProvider"])
         inputs = [i.name for i in session.get_inputs()]
@@ -266,6 +266,15 @@ def main() -> int:
         proc.stdin.close()
         proc.wait()
 
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from report import recorded
+
+    with recorded("Reranker speed"):
+        table(work, args, ms, logits, load_before, load_after)
+    return 0
+
+
+def table(work, args, ms, logits, load_before, load_after) -> None:
     base = statistics.median(ms["torch bf16"])
     first_ort = statistics.median(ms[f"ort {BEFORE_ORT}"])
     ref = logits[REFERENCE]
@@ -277,7 +286,6 @@ def main() -> int:
         worst = max(float(np.abs(logits[v][q] - ref[q]).max()) for q in ref)
         p50 = statistics.median(xs)
         print(f"{v:18s} {p50:8.1f} {xs[int(0.9 * (len(xs) - 1))]:8.1f} {p50 / base:13.2f} {p50 / first_ort:13.2f} {worst:20.1e}")
-    return 0
 
 
 if __name__ == "__main__":
