@@ -285,7 +285,7 @@ def table(work, args, ms, logits, load_before, load_after) -> None:
         xs = sorted(ms[v])
         worst = max(float(np.abs(logits[v][q] - ref[q]).max()) for q in ref)
         p50 = statistics.median(xs)
-        print(f"{v:18s} {p50:8.1f} {xs[int(0.9 * (len(xs) - 1))]:8.1f} {p50 / base:13.2f} {p50 / first_ort:13.2f} {worst:20.1e}")
+        print(f"{v:18s} {p50:8.1f} {xs[max(0, -(-9 * len(xs) // 10) - 1)]:8.1f} {p50 / base:13.2f} {p50 / first_ort:13.2f} {worst:20.1e}")
 
 
 if __name__ == "__main__":
