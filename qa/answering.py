@@ -138,14 +138,18 @@ def rerank(idx: StoredIndex, candidates: list[ScoredSentence], question: str, re
 def candidate_features(
     idx: StoredIndex, question: str, texts: list[str], candidates: list[ScoredSentence], logits: np.ndarray
 ) -> list[list[float]]:
-    """Per candidate: reranker logit, vector score, rare-word overlap with the question, and whether it
-    holds the kind of answer asked for (0 or 1). Their weights are fitted, not chosen."""
+    """Per candidate: reranker logit, vector score, rare-word overlap with the question, whether it
+    holds the kind of answer asked for (0 or 1), and the share of the question's names and numbers
+    the sentence itself holds (a sentence about someone else's words names someone else). Their
+    weights are fitted, not chosen."""
     wanted = lexical.terms(question)
     df = idx.document_frequencies(wanted)
     n = idx.sentence_count
     kinds = [ANSWER_KINDS[k][1] for k in answer_kinds(question)]
+    mentions = question_mentions(question)
     return [
-        [float(z), s.vector, lexical.coverage(wanted, text, df, n), float(any(k.search(text) for k in kinds))]
+        [float(z), s.vector, lexical.coverage(wanted, text, df, n), float(any(k.search(text) for k in kinds)),
+         sum(m in text.lower() for m in mentions) / len(mentions) if mentions else 1.0]
         for s, z, text in zip(candidates, logits, texts)
     ]
 

@@ -69,3 +69,27 @@ def test_damaged_reranker_files_give_one_clear_error(tmp_path):
     with pytest.raises(ModelError) as info:
         Reranker(broken)
     assert "\n" not in str(info.value)
+
+
+def test_a_reranker_folder_of_ones_own_is_used_with_its_own_calibration(seed_index, tmp_path):
+    own = tmp_path / "retrained"
+    shutil.copytree(MODEL_DIR, own)
+    calibration = json.loads((own / "calibration.json").read_text())
+    (own / "calibration.json").write_text(json.dumps(calibration | {"abstain_at": 0.0}))  # abstains on everything
+    question = "what conditions did Putin set?"
+    assert answer(question, index=seed_index).found
+    assert answer(question, index=seed_index, rerank=MODEL_DIR).citations == answer(question, index=seed_index).citations
+    mine = answer(question, index=seed_index, rerank=own)
+    assert not mine.found and mine.nearest  # its rule, not the shipped one, decided
+
+
+def test_shipped_calibration_weighs_every_abstention_feature(seed_index):
+    from qa import answering, open_index
+    from qa.api import embedder_for
+
+    cal = load_reranker().calibration
+    idx = open_index(seed_index)
+    question = "what conditions did Putin set?"
+    ranked = answering.score_sentences(idx, embedder_for(idx).encode_queries([question])[0], question, load_reranker())
+    assert len(cal.abstain_weights) == len(answering.reranked_abstention_features(idx, question, ranked))
+    assert len(cal.fusion_weights) == len(answering.candidate_features(idx, question, ["x"], ranked[:1], [0.0])[0])

@@ -45,6 +45,8 @@ DEFAULT_DATA = ROOT.parent / "shared" / "data" / "train"
 DEFAULT_OUT = ROOT / "qa" / "models" / "reranker"
 DEFAULT_BASE = ROOT / "train" / ".cache" / "reranker-public"   # the public stage's weights
 PUBLIC_EPOCHS = 2
+PUBLIC_LR = 3e-5
+NEWS_LR = 2e-5            # fine-tuning a trained reranker: a smaller step than from the embedder
 NEWS_PUBLIC_MIX = 1.0     # public pairs per news pair in the news stage
 NEWS_NEGATIVES = 6        # retrieved non-evidence sentences per news question
 PUBLIC_CHECK = 500        # public validation questions checked after each news epoch
@@ -268,7 +270,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--init", default="default", help="starting weights: 'default' is the project's MiniLM embedder")
     p.add_argument("--negatives", choices=["mined", "paragraph"], default="paragraph")
     p.add_argument("--epochs", type=int, default=2)
-    p.add_argument("--lr", type=float, default=3e-5)
+    p.add_argument("--lr", type=float, default=None, help=f"default {PUBLIC_LR} (public stage), {NEWS_LR} (news stage)")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--max-length", type=int, default=128)
     p.add_argument("--seed", type=int, default=SEED)
@@ -282,14 +284,16 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--public-mix", type=float, default=NEWS_PUBLIC_MIX,
                    help="public pairs kept in the news stage, per news pair (so nothing learned is forgotten)")
     p.add_argument("--news-negatives", type=int, default=NEWS_NEGATIVES)
+    p.add_argument("--save-epochs", action="store_true", help="also keep each epoch's weights in OUT-epochN")
     args = p.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if args.news is None:
-        train_public(args, args.out, args.init, args.epochs, args.lr)
+        train_public(args, args.out, args.init, args.epochs, args.lr or PUBLIC_LR)
         return
     if not (args.base / "model.safetensors").exists():
         print(f"no public-stage weights in {args.base}: training them first (the shipped recipe, {PUBLIC_EPOCHS} epochs)", flush=True)
-        train_public(args, args.base, args.init, PUBLIC_EPOCHS, 3e-5)
+        train_public(args, args.base, args.init, PUBLIC_EPOCHS, PUBLIC_LR)
+    args.lr = args.lr or NEWS_LR
     train_news(args)
 
 
@@ -324,8 +328,8 @@ def train_public(args, out: Path, init_name: str, epochs: int, lr: float) -> Non
     model = _cross_encoder(init, args.max_length, device)
     before = validate(model, val)
     print("validation before training:", json.dumps({k: round(v, 4) for k, v in before.items()}), flush=True)
-    best = _fit(model, pairs, args, epochs, lr, out, device, lambda: {"public": validate(model, val)},
-                keep_by=lambda v: v["public"]["hit1"], started=started)
+    best, _ = _fit(model, pairs, args, epochs, lr, out, device, lambda: {"public": validate(model, val)},
+                   keep_by=lambda v: v["public"]["hit1"], started=started)
     final = validate(_cross_encoder(str(out), args.max_length, device), val)  # the weights as shipped
     summary = {
         "stage": "public", "epoch_kept": best, "epochs": epochs, "negatives": args.negatives, "lr": lr, "batch": args.batch,
@@ -391,8 +395,7 @@ def train_news(args) -> None:
     print("validation before the news stage:", _rounded(before), flush=True)
     # with held-out stories the best epoch by their hit@1 is kept; without, the last (epochs chosen on folds)
     keep_by = (lambda v: v["news"]["hit1"]) if val_mined else (lambda v: 0.0)
-    best = _fit(model, pairs, args, args.epochs, args.lr, args.out, device, validation, keep_by, started)
-    final = validation()
+    best, final = _fit(model, pairs, args, args.epochs, args.lr, args.out, device, validation, keep_by, started)
     summary = {
         "stage": "news", "base": str(args.base.relative_to(ROOT)) if args.base.is_relative_to(ROOT) else str(args.base),
         "holdout_fold": args.holdout_fold, "epoch_kept": best, "epochs": args.epochs, "lr": args.lr,
@@ -474,7 +477,10 @@ def _fit(model, pairs, args, epochs: int, lr: float, out: Path, device: str, val
             print(f"validation after epoch {epoch}:", _rounded(scores), f"({time.time() - started:.0f} s)", flush=True)
             if self.best is None or keep_by(scores) >= self.best[0]:
                 self.best = (keep_by(scores), epoch)
+                self.scores = scores
                 save(model, out)
+            if getattr(args, "save_epochs", False):  # every epoch's weights, to take the one the folds chose
+                save(model, out.parent / f"{out.name}-epoch{epoch}")
             model.model.train()
 
     keep = KeepBest()
@@ -500,7 +506,7 @@ def _fit(model, pairs, args, epochs: int, lr: float, out: Path, device: str, val
         model=model, args=training_args, train_dataset=dataset, loss=BinaryCrossEntropyLoss(model), callbacks=[keep],
     ).train()
     assert keep.best is not None
-    return keep.best[1]
+    return keep.best[1], keep.scores
 
 
 if __name__ == "__main__":
