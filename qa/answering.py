@@ -124,7 +124,18 @@ def search(idx: StoredIndex, query: np.ndarray, k: int) -> list[ScoredSentence]:
 
 def rerank(idx: StoredIndex, candidates: list[ScoredSentence], question: str, reranker: Reranker) -> list[ScoredSentence]:
     """The candidates read with the question by the reranker; score = P(the sentence answers it),
-    from the reranker's logit and the other features of candidate_features()."""
+    from the reranker's logit and the other features of candidate_features(). With a first pass
+    (calibration), the later candidates are read only when no first one is decisive; each
+    candidate's P depends on it alone, so the ones read score as in a single pass."""
+    cal = reranker.calibration
+    first = cal.first_pass if 0 < cal.first_pass < len(candidates) else len(candidates)
+    out = _reranked(idx, candidates[:first], question, reranker)
+    if first < len(candidates) and max(s.score for s in out) < cal.decisive_at:
+        out += _reranked(idx, candidates[first:], question, reranker)
+    return sorted(out, key=lambda x: -x.score)
+
+
+def _reranked(idx: StoredIndex, candidates: list[ScoredSentence], question: str, reranker: Reranker) -> list[ScoredSentence]:
     cal = reranker.calibration
     texts = [idx.text(s.article)[s.start:s.end] for s in candidates]
     logits = reranker.logits(question, texts)
@@ -132,7 +143,7 @@ def rerank(idx: StoredIndex, candidates: list[ScoredSentence], question: str, re
     for s, z, features in zip(candidates, logits, candidate_features(idx, question, texts, candidates, logits)):
         p = _sigmoid(cal.fusion_bias + sum(w * f for w, f in zip(cal.fusion_weights, features)))
         out.append(replace(s, score=p, logit=float(z), overlap=features[2]))
-    return sorted(out, key=lambda x: -x.score)
+    return out
 
 
 def candidate_features(

@@ -40,12 +40,16 @@ class Calibration:
     abstain_at: float        # abstain when P(unanswerable) >= this
     candidates: int          # how many of the vector search's best sentences are reranked
     keep_within: float       # further quotes need at least this share of the best quote's P(answers)
+    # Two passes: rerank the first `first_pass` candidates; the rest only when none of them has
+    # P(answers) >= decisive_at (0: one pass over all). Fitted where it loses no held-out answer.
+    first_pass: int = 0
+    decisive_at: float = 1.0
 
     @classmethod
     def load(cls, path: Path) -> "Calibration":
         raw = json.loads(path.read_text())
         raw["abstain_weights"], raw["fusion_weights"] = tuple(raw["abstain_weights"]), tuple(raw["fusion_weights"])
-        return cls(**{k: raw[k] for k in cls.__dataclass_fields__})
+        return cls(**{k: raw[k] for k in cls.__dataclass_fields__ if k in raw})  # a missing required field: TypeError
 
 
 def native_dtype():

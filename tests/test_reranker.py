@@ -93,3 +93,25 @@ def test_shipped_calibration_weighs_every_abstention_feature(seed_index):
     ranked = answering.score_sentences(idx, embedder_for(idx).encode_queries([question])[0], question, load_reranker())
     assert len(cal.abstain_weights) == len(answering.reranked_abstention_features(idx, question, ranked))
     assert len(cal.fusion_weights) == len(answering.candidate_features(idx, question, ["x"], ranked[:1], [0.0])[0])
+
+
+def test_two_passes_read_the_rest_only_when_no_first_candidate_is_decisive(seed_index):
+    from dataclasses import replace
+
+    from qa import answering, open_index
+    from qa.api import embedder_for
+
+    shipped = load_reranker()
+    idx = open_index(seed_index)
+    question = "what conditions did Putin set?"
+    query = embedder_for(idx).encode_queries([question])[0]
+    one_pass = answering.score_sentences(idx, query, question, Reranker(MODEL_DIR, shipped.calibration))
+    stop_early = Reranker(MODEL_DIR, replace(shipped.calibration, first_pass=5, decisive_at=0.0))
+    read_all = Reranker(MODEL_DIR, replace(shipped.calibration, first_pass=5, decisive_at=1.01))
+    early = answering.score_sentences(idx, query, question, stop_early)
+    assert len(early) == 5 < len(one_pass)
+    both = answering.score_sentences(idx, query, question, read_all)
+    assert [(s.row, round(s.score, 6)) for s in both] == [(s.row, round(s.score, 6)) for s in one_pass]
+    # a sentence read in the first pass scores as it does in one pass over all
+    scores = {s.row: s.score for s in one_pass}
+    assert all(abs(s.score - scores[s.row]) < 1e-6 for s in early)

@@ -15,6 +15,8 @@ It fits, choosing by leave-one-part-out validation over news-train (every part i
 - how many vector candidates to rerank (the fewest within half a point of the best hit@5),
 - abstention: logistic regression over a subset of answering.reranked_abstention_features(), cut
   where at most 5% of the answerable questions would be abstained on,
+- two passes (speed): rerank a first few candidates and the rest only when none is decisive, where
+  that loses nothing held out,
 - how many quotes to show (`keep_within`),
 and prints per story: hit@1, hit@5, abstention recall and false-abstain, held out.
 """
@@ -63,6 +65,8 @@ ABSTAIN_SUBSETS = {
     "+names+outlets": [0, 1, 2, 3, 5], "+names+outlets+kind": [0, 1, 2, 3, 5, 6], "all": [0, 1, 2, 3, 4, 5, 6],
 }
 KEEP_SHARES = (0.0, 0.1, 0.2, 0.3, 0.5, 0.7)
+FIRST_PASS_CHOICES = (5, 10)              # two passes: rerank these first, the rest only when none is decisive
+DECISIVE_CHOICES = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 
 
 @dataclass
@@ -234,6 +238,36 @@ def fit_abstention(x: np.ndarray, y: np.ndarray) -> tuple[LogisticRegression, fl
     return model, float(np.quantile(p, 1 - FALSE_ABSTAIN))
 
 
+def two_pass(runs: list[Run], scores: list[np.ndarray], rules: list, acols: list[int], idx_of: dict,
+             candidates: int, first: int, at: float) -> dict[str, float]:
+    """hit@1 / hit@5 (abstentions count as misses), abstention recall and false-abstain, and the mean
+    candidates read, when only the first `first` are reranked unless none reaches P >= at."""
+    h1 = h5 = rec = fa = n_read = 0.0
+    for r, s, (model, cut) in zip(runs, scores, rules):
+        n = first if first and float(_sigmoid(s[:first].max())) >= at else candidates
+        n_read += n
+        feats = answering.reranked_abstention_features(idx_of[r.index], r.question, ranked(r, s, n))
+        abstained = model.predict_proba(np.array([feats])[:, acols])[0, 1] >= cut
+        order = np.argsort(-s[:n])
+        if r.answerable:
+            fa += abstained
+            h1 += not abstained and r.labels[order[0]]
+            h5 += not abstained and any(r.labels[i] for i in order[:5])
+        else:
+            rec += abstained
+    ans = max(sum(r.answerable for r in runs), 1)
+    un = max(sum(not r.answerable for r in runs), 1)
+    return {"hit1": h1 / ans, "hit5": h5 / ans, "recall": rec / un, "fa": fa / ans, "read": n_read / max(len(runs), 1),
+            "answerable": ans, "unanswerable": un}
+
+
+def no_loss(got: dict, base: dict) -> bool:
+    """No measure worse than one question's worth."""
+    a, u = 1 / base["answerable"] + 1e-9, 1 / base["unanswerable"] + 1e-9
+    return (got["hit1"] >= base["hit1"] - a and got["hit5"] >= base["hit5"] - a
+            and got["recall"] >= base["recall"] - u and got["fa"] <= base["fa"] + a)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -341,6 +375,27 @@ def fit_all(news_r: list[Run], wiki_r: list[Run], idx_of: dict) -> dict:
         sel = np.array([r.kind == kind for r in wiki_r])
         print(f"  wikipedia: abstains on {wiki_abst[sel].mean():.2f} of '{kind}' questions")
 
+    # 3b. two passes (speed): the fewest candidates read that lose nothing, held out, on either source
+    part_rules = {part: fit_abstention(nx[parts != part][:, acols], ny[parts != part]) for part in set(parts)}
+    news_rule = [part_rules[r.group] for r in news_r]
+    wiki_rule = [(abstain, cut)] * len(wiki_r)
+    one_pass = {"news": two_pass(news_r, oof, news_rule, acols, idx_of, candidates, 0, 1.0),
+                "wiki": two_pass(wiki_r, wiki_scores, wiki_rule, acols, idx_of, candidates, 0, 1.0)}
+    first_pass, decisive_at, read = 0, 1.0, float(candidates)
+    print(f"\n{'first pass':>10} {'decisive':>8} {'read':>6} {'news h1/h5/abstR/FA':>26} {'wiki h1/h5/abstR/FA':>26}")
+    for first in FIRST_PASS_CHOICES:
+        for at in DECISIVE_CHOICES:
+            got = {"news": two_pass(news_r, oof, news_rule, acols, idx_of, candidates, first, at),
+                   "wiki": two_pass(wiki_r, wiki_scores, wiki_rule, acols, idx_of, candidates, first, at)}
+            fine = all(no_loss(got[k], one_pass[k]) for k in got)
+            print(f"{first:>10} {at:>8.2f} {got['news']['read']:>6.1f} "
+                  + " ".join(f"{'%.3f/%.3f/%.3f/%.3f' % tuple(got[k][m] for m in ('hit1', 'hit5', 'recall', 'fa')):>26}" for k in got)
+                  + ("" if fine else "  loses"))
+            if fine and got["news"]["read"] < read:
+                first_pass, decisive_at, read = first, at, got["news"]["read"]
+    print(f"one pass: {'%.3f/%.3f/%.3f/%.3f' % tuple(one_pass['news'][m] for m in ('hit1', 'hit5', 'recall', 'fa'))}; "
+          f"chosen: first pass {first_pass}, decisive at {decisive_at} ({read:.1f} of {candidates} read on average)")
+
     # 4. how many quotes: further quotes need keep_within x the first one's P(answers)
     shown = []
     for r, s, a in zip(news_r, oof, held_abstain):
@@ -389,12 +444,14 @@ def fit_all(news_r: list[Run], wiki_r: list[Run], idx_of: dict) -> dict:
     for c, w in zip(cols, fusion.coef_[0]):
         fusion_w[c] = round(float(w), 4)
     cal = Calibration(tuple(fusion_w), round(float(fusion.intercept_[0]), 4), tuple(weights),
-                      round(float(abstain.intercept_[0]), 4), round(cut, 4), candidates, keep_within)
+                      round(float(abstain.intercept_[0]), 4), round(cut, 4), candidates, keep_within,
+                      first_pass, decisive_at)
     return {
         "calibration": cal, "fusion_features": chosen, "abstention_features": abstain_name,
         "fitted_on": {"news_questions": len(news_r), "news_answerable": n_ans,
                       "news_stories": len({r.story for r in news_r if r.answerable}), "news_parts": len(set(parts))},
-        "held_out": held_out, "per_story": per_story,
+        "held_out": held_out, "per_story": per_story, "two_pass": {"first_pass": first_pass, "decisive_at": decisive_at,
+                                                                    "read": read, "one_pass": one_pass},
         "fusion_table": {k: v for k, v in table.items()}, "candidates_table": by_n,
         "abstention_table": {k: v[:4] for k, v in results.items()},
     }

@@ -148,15 +148,19 @@ def _story_of(article: str) -> str:
     return _stories.get(article, "")
 
 
-def training_pairs(mined: list[Mined], negatives: int, rng: random.Random) -> list[tuple[str, str, float]]:
-    """Every evidence sentence a positive; the best-retrieved others (never an ambiguous one) negatives."""
+def training_pairs(mined: list[Mined], negatives: int, rng: random.Random,
+                   hardness: list[np.ndarray] | None = None) -> list[tuple[str, str, float]]:
+    """Every evidence sentence a positive; the hardest others (never an ambiguous one) negatives:
+    those the given scores (the reranker before this stage) rank highest, else retrieval's order."""
     pairs = []
-    for m in mined:
+    for i, m in enumerate(mined):
         q = m.question.question
         positives = set(m.evidence_sentences) | {c.text for c in m.candidates if c.positive}
+        order = range(len(m.candidates)) if hardness is None else np.argsort(-hardness[i], kind="stable")
+        negs = [m.candidates[j].text for j in order
+                if not m.candidates[j].positive and not m.candidates[j].ambiguous and m.candidates[j].text not in positives]
         pairs += [(q, s, 1.0) for s in sorted(positives)]
-        negs = [c.text for c in m.candidates if not c.positive and not c.ambiguous and c.text not in positives]
-        pairs += [(q, s, 0.0) for s in dict.fromkeys(negs[:negatives])]
+        pairs += [(q, s, 0.0) for s in list(dict.fromkeys(negs))[:negatives]]
     rng.shuffle(pairs)
     return pairs
 

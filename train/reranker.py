@@ -284,6 +284,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--public-mix", type=float, default=NEWS_PUBLIC_MIX,
                    help="public pairs kept in the news stage, per news pair (so nothing learned is forgotten)")
     p.add_argument("--news-negatives", type=int, default=NEWS_NEGATIVES)
+    p.add_argument("--news-hard", choices=["model", "retrieval"], default="model",
+                   help="news negatives: those the public-stage reranker ranks highest (default), or retrieval's best")
     p.add_argument("--save-epochs", action="store_true", help="also keep each epoch's weights in OUT-epochN")
     args = p.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -363,7 +365,16 @@ def train_news(args) -> None:
     by_id = {m.question.id: m for m in mined}
     train_mined = [by_id[q.id] for q in train_m]
     val_mined = [by_id[q.id] for q in val_m]
-    news_pairs = news.training_pairs(train_mined, args.news_negatives, rng)
+
+    model = _cross_encoder(str(args.base), args.max_length, device)
+    hardness = None
+    if args.news_hard == "model":  # the negatives the reranker confuses most before this stage
+        flat = predict(model, [(m.question.question, c.text) for m in train_mined for c in m.candidates])
+        hardness, at = [], 0
+        for m in train_mined:
+            hardness.append(flat[at:at + len(m.candidates)])
+            at += len(m.candidates)
+    news_pairs = news.training_pairs(train_mined, args.news_negatives, rng, hardness)
 
     public_q, qnli = load_all(args.data)
     held = validation_split(public_q, args.seed)
@@ -383,7 +394,6 @@ def train_news(args) -> None:
           f"validation: {len(val_mined):,} news questions from {len({q.story for q in val_m if q.answerable})} held-out stories, "
           f"{len(val_q):,} public; device {device}", flush=True)
 
-    model = _cross_encoder(str(args.base), args.max_length, device)
 
     def validation() -> dict:
         out = {"public": validate(model, public_val)}
@@ -400,7 +410,7 @@ def train_news(args) -> None:
         "stage": "news", "base": str(args.base.relative_to(ROOT)) if args.base.is_relative_to(ROOT) else str(args.base),
         "holdout_fold": args.holdout_fold, "epoch_kept": best, "epochs": args.epochs, "lr": args.lr,
         "batch": args.batch, "max_length": args.max_length, "seed": args.seed, "public_mix": args.public_mix,
-        "news_negatives": args.news_negatives, "news_pairs": len(news_pairs), "public_pairs": len(public),
+        "news_negatives": args.news_negatives, "news_hard": args.news_hard, "news_pairs": len(news_pairs), "public_pairs": len(public),
         "news_questions": len(train_mined), "news_stories": len({q.story for q in train_m if q.answerable}),
         "validation_before": before, "validation": final, "device": device, "seconds": round(time.time() - started),
     }

@@ -1,0 +1,38 @@
+"""How the news stage of train/reranker.py labels its pairs (no model: the labelling rules only)."""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "train"))
+
+import news  # noqa: E402
+
+
+def _mined() -> news.Mined:
+    q = news.NewsQuestion("t1-q1", "what conditions did Putin set?", True, [("a1", "Putin said Ukraine must leave.")],
+                          "leave", "what", "t1", "story")
+    texts = ["Zelenskyy called the conditions unacceptable.", "Putin said Ukraine must leave.",
+             "The talks were held in Istanbul.", "Officials said they would leave it to the envoys.",
+             "Rain fell in Kyiv."]
+    cands = [news.Candidate("a1", i, i + 1, t, 0.5, positive=(i == 1), ambiguous=(i == 3)) for i, t in enumerate(texts)]
+    return news.Mined(q, cands, ["Putin said Ukraine must leave."])
+
+
+def test_negatives_are_the_ones_the_reranker_ranks_highest_never_evidence_or_ambiguous():
+    m = _mined()
+    hardness = [np.array([0.1, 3.0, 0.9, 5.0, 2.0])]  # the ambiguous sentence scores highest: still left out
+    pairs = news.training_pairs([m], 2, random.Random(0), hardness)
+    negatives = {s for _, s, y in pairs if y == 0.0}
+    assert negatives == {"Rain fell in Kyiv.", "The talks were held in Istanbul."}
+    assert {s for _, s, y in pairs if y == 1.0} == {"Putin said Ukraine must leave."}
+
+
+def test_without_scores_negatives_follow_retrieval_order():
+    pairs = news.training_pairs([_mined()], 2, random.Random(0))
+    assert {s for _, s, y in pairs if y == 0.0} == {"Zelenskyy called the conditions unacceptable.",
+                                                    "The talks were held in Istanbul."}
