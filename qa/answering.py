@@ -150,9 +150,10 @@ def candidate_features(
     idx: StoredIndex, question: str, texts: list[str], candidates: list[ScoredSentence], logits: np.ndarray
 ) -> list[list[float]]:
     """Per candidate: reranker logit, vector score, rare-word overlap with the question, whether it
-    holds the kind of answer asked for (0 or 1), and the share of the question's names and numbers
-    the sentence itself holds (a sentence about someone else's words names someone else). Their
-    weights are fitted, not chosen."""
+    holds the kind of answer asked for (0 or 1), the share of the question's names and numbers
+    the sentence itself holds, and whether the sentence reports the words of someone the question
+    does not name (a sentence-level reranker cannot tell whose words "he is setting conditions"
+    are; the attribution beside the quote can). Their weights are fitted, not chosen."""
     wanted = lexical.terms(question)
     df = idx.document_frequencies(wanted)
     n = idx.sentence_count
@@ -160,7 +161,8 @@ def candidate_features(
     mentions = question_mentions(question)
     return [
         [float(z), s.vector, lexical.coverage(wanted, text, df, n), float(any(k.search(text) for k in kinds)),
-         sum(m in text.lower() for m in mentions) / len(mentions) if mentions else 1.0]
+         sum(m in text.lower() for m in mentions) / len(mentions) if mentions else 1.0,
+         float(other_speaker(text, mentions))]
         for s, z, text in zip(candidates, logits, texts)
     ]
 
@@ -193,6 +195,24 @@ def question_mentions(question: str) -> list[str]:
         for i, w in enumerate(words)
         if (i > 0 and w[0].isupper()) or any(ch.isdigit() for ch in w)
     ]
+
+
+_NAME = r"[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)*"
+_SPEECH = r"(?:said|says|told|wrote|added|posted|stated|warned|insisted|argued)"
+_SPEAKER = re.compile(rf"({_NAME})\s+{_SPEECH}\b|\b{_SPEECH}\s+({_NAME})|\b[Aa]ccording to\s+(?:the\s+)?({_NAME})")
+
+
+def speakers(sentence: str) -> list[str]:
+    """The named people or bodies a sentence attributes words to ("..., Zelenskyy said",
+    "said Peskov", "according to the Kremlin"), lower case; pronouns ("he said") name no one."""
+    return [w.lower() for m in _SPEAKER.finditer(sentence) for g in m.groups() if g for w in g.split()]
+
+
+def other_speaker(sentence: str, mentions: list[str]) -> bool:
+    """The sentence reports the words of someone, none of whom the question names (only for
+    questions that name someone or something)."""
+    named = speakers(sentence)
+    return bool(mentions) and bool(named) and not any(m in named for m in mentions)
 
 
 def mention_coverage(idx: StoredIndex, question: str, ranked: list[ScoredSentence], top: int = 5) -> float:

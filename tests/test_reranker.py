@@ -115,3 +115,17 @@ def test_two_passes_read_the_rest_only_when_no_first_candidate_is_decisive(seed_
     # a sentence read in the first pass scores as it does in one pass over all
     scores = {s.row: s.score for s in one_pass}
     assert all(abs(s.score - scores[s.row]) < 1e-6 for s in early)
+
+
+def test_words_of_someone_the_question_does_not_name_are_told_apart():
+    from qa.answering import other_speaker, question_mentions, speakers
+
+    putin = question_mentions("what conditions did Putin set?")
+    complaint = ("“He is now doing everything he can to sabotage diplomacy by setting extremely difficult and "
+                 "unacceptable conditions right from the start even before a ceasefire,” Zelenskyy said in a post on X.")
+    assert speakers(complaint) == ["zelenskyy"] and other_speaker(complaint, putin)
+    assert not other_speaker("“If they lay down their arms, they will be guaranteed life,” Putin added.", putin)
+    assert not other_speaker("Putin had also expressed support for a ceasefire but with conditions.", putin)
+    assert speakers("According to the Kremlin, talks went well.") == ["kremlin"]
+    assert not other_speaker("“We will not stop,” he said.", putin)          # a pronoun names no one
+    assert not other_speaker(complaint, question_mentions("what conditions were set?"))  # the question names no one
