@@ -250,6 +250,16 @@ def predict(model, pairs: list[tuple[str, str]]) -> np.ndarray:
     return logits
 
 
+def predict_groups(model, groups: list[tuple[str, list[str]]]) -> list[np.ndarray]:
+    """Logits for each (question, sentences), all pairs in one length-sorted pass."""
+    flat = predict(model, [(q, s) for q, sentences in groups for s in sentences])
+    out, at = [], 0
+    for _, sentences in groups:
+        out.append(flat[at:at + len(sentences)])
+        at += len(sentences)
+    return out
+
+
 def _identity():
     import torch
 
@@ -369,11 +379,7 @@ def train_news(args) -> None:
     model = _cross_encoder(str(args.base), args.max_length, device)
     hardness = None
     if args.news_hard == "model":  # the negatives the reranker confuses most before this stage
-        flat = predict(model, [(m.question.question, c.text) for m in train_mined for c in m.candidates])
-        hardness, at = [], 0
-        for m in train_mined:
-            hardness.append(flat[at:at + len(m.candidates)])
-            at += len(m.candidates)
+        hardness = predict_groups(model, [(m.question.question, [c.text for c in m.candidates]) for m in train_mined])
     news_pairs = news.training_pairs(train_mined, args.news_negatives, rng, hardness)
 
     public_q, qnli = load_all(args.data)
@@ -434,12 +440,7 @@ def validate_news(model, mined) -> dict[str, float]:
     import news
 
     items = list(mined)
-    logits = predict(model, [(m.question.question, c.text) for m in items for c in m.candidates[:CANDIDATES]])
-    scores, at = [], 0
-    for m in items:
-        n = len(m.candidates[:CANDIDATES])
-        scores.append(np.asarray(logits[at:at + n]))
-        at += n
+    scores = predict_groups(model, [(m.question.question, [c.text for c in m.candidates[:CANDIDATES]]) for m in items])
     out = news.rank_metrics(items, scores, CANDIDATES)
     a = np.array([s.max() for m, s in zip(items, scores) if m.question.answerable and len(s)])
     u = np.array([s.max() for m, s in zip(items, scores) if not m.question.answerable and len(s)])
