@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from qa import QuestionError, RebuildBusyError, answer, article_text, rebuild, store
@@ -275,3 +276,6 @@ def test_reader_holding_a_deleted_generation_still_reads_it(tmp_path):
         rebuild(source=source, index=index)
     assert not old_dir.exists()
     assert held.text(4).startswith("Dispatch number 4")  # never read before, read now from the open file
+    # the vectors quotes are compared by, also read for the first time after the deletion
+    vectors = held.sentence_vectors_at(np.arange(held.sentence_count))
+    assert vectors.shape[0] == held.sentence_count and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-3)

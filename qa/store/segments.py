@@ -220,7 +220,11 @@ def load_segment(
     segment = Segment(path=folder, info=info, db=db, articles=articles, chunks=chunks, sentences=sents)
     try:
         index = segment.index if search else None
-    except RuntimeError as e:
+        if search:
+            # Opened now, not on a question's first use: an open file outlives the rebuild that
+            # deletes this generation, so a reader holding it never meets a missing file.
+            segment.sentence_rows
+    except (RuntimeError, OSError, ValueError) as e:
         db.close()
         raise IndexCorruptError(f"index {index_dir} is damaged ({str(e).splitlines()[0][:120]}): {fix}") from None
     if not (
