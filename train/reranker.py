@@ -47,6 +47,7 @@ DEFAULT_BASE = ROOT / "train" / ".cache" / "reranker-public"   # the public stag
 PUBLIC_EPOCHS = 2
 PUBLIC_LR = 3e-5
 NEWS_LR = 2e-5            # fine-tuning a trained reranker: a smaller step than from the embedder
+NEWS_EPOCHS = 1           # hard negatives: the second epoch cost the public check more than it gained (docs/answering.md)
 NEWS_PUBLIC_MIX = 1.0     # public pairs per news pair in the news stage
 NEWS_NEGATIVES = 6        # retrieved non-evidence sentences per news question
 PUBLIC_CHECK = 500        # public validation questions checked after each news epoch
@@ -281,7 +282,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the weights go (default qa/models/reranker)")
     p.add_argument("--init", default="default", help="starting weights: 'default' is the project's MiniLM embedder")
     p.add_argument("--negatives", choices=["mined", "paragraph"], default="paragraph")
-    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--epochs", type=int, default=None, help=f"default {PUBLIC_EPOCHS} (public stage), {NEWS_EPOCHS} (news stage)")
     p.add_argument("--lr", type=float, default=None, help=f"default {PUBLIC_LR} (public stage), {NEWS_LR} (news stage)")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--max-length", type=int, default=128)
@@ -305,12 +306,13 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if args.news is None:
-        train_public(args, args.out, args.init, args.epochs, args.lr or PUBLIC_LR)
+        train_public(args, args.out, args.init, args.epochs or PUBLIC_EPOCHS, args.lr or PUBLIC_LR)
         return
     if not (args.base / "model.safetensors").exists():
         print(f"no public-stage weights in {args.base}: training them first (the shipped recipe, {PUBLIC_EPOCHS} epochs)", flush=True)
         train_public(args, args.base, args.init, PUBLIC_EPOCHS, PUBLIC_LR)
     args.lr = args.lr or NEWS_LR
+    args.epochs = args.epochs or NEWS_EPOCHS
     train_news(args)
 
 
