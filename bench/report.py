@@ -63,5 +63,8 @@ def tree_at(rev: str):
 
 
 def env_for(tree: Path) -> dict[str, str]:
-    """The environment a subprocess needs to import qa from `tree`."""
-    return {**os.environ, "PYTHONPATH": str(tree), "HF_HUB_OFFLINE": "1"}
+    """The environment a subprocess needs to import qa from `tree`. PYTHONSAFEPATH: `python -m` and
+    `python -c` otherwise put the current directory first on sys.path, so a run from the checkout
+    imported the working tree's qa whatever PYTHONPATH said (every "before" until 2026-12-04 was
+    the working tree)."""
+    return {**os.environ, "PYTHONPATH": str(tree), "PYTHONSAFEPATH": "1", "HF_HUB_OFFLINE": "1"}
