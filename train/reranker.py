@@ -405,7 +405,7 @@ def train_news(args) -> None:
     print(f"news: {len(train_mined):,} training questions from {len({q.story for q in train_m if q.answerable})} stories -> "
           f"{len(news_pairs):,} pairs ({sum(y > 0 for *_, y in news_pairs):,} positive); public: {len(public):,} pairs; "
           f"validation: {len(val_mined):,} news questions from {len({q.story for q in val_m if q.answerable})} held-out stories, "
-          f"{len(val_q):,} public; device {device}", flush=True)
+          f"{len(public_val):,} public; device {device}", flush=True)
 
 
     def validation() -> dict:
