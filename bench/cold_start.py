@@ -114,7 +114,8 @@ def main() -> None:
         answers = {name: warm(tree, news, DATA / "news-dev" / "questions.jsonl") for name, tree in trees.items()}
     same = sum(a == b for a, b in zip(answers["before"]["first"], answers["after"]["first"]))
     with recorded("Cold start"):
-        print(f"before: {args.before} (torch; reranker in bf16 where the CPU has it), after: working tree (ONNX Runtime, fp32)")
+        runtime = " (torch; reranker in bf16 where the CPU has it)" if args.before == BEFORE else ""
+        print(f"before: {args.before}{runtime}, after: working tree (ONNX Runtime, fp32)")
         print(f"{'':<40} {'before':>8} {'after':>8} {'after/before':>13}")
 
         def row(label: str, b: float, a: float, unit: str) -> None:

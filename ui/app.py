@@ -113,7 +113,7 @@ def build_app(index: str | Path | None = None, source: str | Path | None = None)
                 return index_info(), f"⚠️ {e}"
         return index_info(), stats.summary()
 
-    with gr.Blocks(title="Article QA") as app:
+    with gr.Blocks(title="Article QA", analytics_enabled=False) as app:  # a local tool: nothing reported to Gradio
         state = gr.State({})
         gr.Markdown("## Article QA\nAnswers are verbatim quotes from the articles, each with its source.")
         with gr.Row():
@@ -144,7 +144,10 @@ def launch(*, index=None, source=None, host: str = "127.0.0.1", port: int = 7860
     index_dir = config.resolve_index(index)
     source_dir = config.resolve_source(source)
     ensure_index(index_dir, source_dir)
-    warm_up(index_dir)
     app = build_app(index_dir, source_dir)
     app.queue(default_concurrency_limit=8)
-    app.launch(server_name=host, server_port=port, share=share, css=CSS, footer_links=[])
+    # The page is served first and the models load behind it (bench/cold_start.py: page ready sooner
+    # by the load's time). A question asked meanwhile waits for the load (the loaders' locks); none is lost.
+    app.launch(server_name=host, server_port=port, share=share, css=CSS, footer_links=[], prevent_thread_lock=True)
+    warm_up(index_dir)
+    app.block_thread()
