@@ -63,6 +63,24 @@ def native_dtype():
     return torch.bfloat16 if native else torch.float32
 
 
+def reranker_input(text: str, start: int, end: int, context_words: int = 0) -> str:
+    """What the reranker reads beside the question for the sentence text[start:end] of an article:
+    the sentence, then after a [SEP] the last `context_words` words before it. A sentence alone
+    cannot say whose words it quotes or what it answers ("The power lines look like spaghetti.");
+    the words just before it usually can ("..., Asheville Mayor Esther Manheimer said Monday.").
+    The sentence comes first, so truncation cuts the context, never the sentence."""
+    sentence = text[start:end]
+    before = text[max(0, start - 40 * context_words):start].split()[-context_words:] if context_words > 0 else []
+    return f"{sentence} [SEP] {' '.join(before)}" if before else sentence
+
+
+def trained_context_words(path: Path) -> int:
+    """How many words of context the weights in `path` were trained to read (their training.json,
+    written by train/reranker.py --context-words; 0 when it says nothing: the sentence alone)."""
+    trained = Path(path) / "training.json"
+    return int(json.loads(trained.read_text()).get("context_words", 0)) if trained.exists() else 0
+
+
 def load_reranker(path: Path = MODEL_DIR) -> "Reranker":
     path = Path(path).resolve()
     with _lock:
@@ -84,6 +102,7 @@ class Reranker:
             self.tokenizer.enable_truncation(MAX_TOKENS)  # longest first, as transformers' truncation=True
             self.session = runtime.Session("reranker", self.path)
             self.calibration = calibration or Calibration.load(self.path / "calibration.json")
+            self.context_words = trained_context_words(self.path)
         except Exception as e:  # missing or damaged package data: one clear line
             first = str(e).splitlines()[0] if str(e) else ""
             raise ModelError(
@@ -91,8 +110,12 @@ class Reranker:
                 "reinstall the package (`pip install .`) or retrain it with `python train/reranker.py`"
             ) from None
 
+    def input_text(self, text: str, start: int, end: int) -> str:
+        """The sentence text[start:end] as this model reads it (with its context, if trained so)."""
+        return reranker_input(text, start, end, self.context_words)
+
     def logits(self, question: str, sentences: list[str]) -> np.ndarray:
-        """One relevance logit per sentence (higher: more likely to answer the question)."""
+        """One relevance logit per sentence, or per input_text() (higher: more likely to answer)."""
         from .runtime import pad
 
         if not sentences:

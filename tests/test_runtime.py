@@ -15,7 +15,7 @@ import pytest
 from qa import answering, open_index, rebuild
 from qa.api import check_question
 from qa.embedding import load_embedder
-from qa.reranker import MAX_TOKENS, MODEL_DIR, Calibration, load_reranker
+from qa.reranker import MAX_TOKENS, MODEL_DIR, Calibration, load_reranker, reranker_input, trained_context_words
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
@@ -32,6 +32,9 @@ class TorchReranker:
         self.tokenizer = transformers.AutoTokenizer.from_pretrained(MODEL_DIR)
         self.model = transformers.AutoModelForSequenceClassification.from_pretrained(MODEL_DIR, dtype=torch.float32).eval()
         self.calibration = Calibration.load(MODEL_DIR / "calibration.json")
+
+    def input_text(self, text: str, start: int, end: int) -> str:
+        return reranker_input(text, start, end, trained_context_words(MODEL_DIR))
 
     def logits(self, question: str, sentences: list[str]) -> np.ndarray:
         import torch

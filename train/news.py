@@ -56,6 +56,10 @@ class Candidate:
     positive: bool                     # overlaps the question's evidence in this article
     ambiguous: bool = False            # not evidence, but holds the answer's words: kept out of training
     sentence: object = None            # the answering.ScoredSentence it came from
+    input: str = ""                    # what the reranker reads for it (qa.reranker.reranker_input); default the text
+
+    def __post_init__(self) -> None:
+        self.input = self.input or self.text
 
 
 @dataclass
@@ -63,6 +67,13 @@ class Mined:
     question: NewsQuestion
     candidates: list[Candidate]                                # retrieval order
     evidence_sentences: list[str] = field(default_factory=list)  # every sentence overlapping evidence
+    evidence_inputs: list[str] = field(default_factory=list)     # the same, as the reranker reads them
+    # the sentence right after each piece of evidence, as the reranker reads it: with context, its
+    # context holds the answer, so it is the negative that teaches "the answer is the sentence itself"
+    after_inputs: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.evidence_inputs = self.evidence_inputs or list(self.evidence_sentences)  # read alone by default
 
 
 def load(news: Path = NEWS_DIR) -> tuple[list[dict], list[NewsQuestion], dict[str, str]]:
@@ -102,10 +113,12 @@ def build_index(articles: list[dict], cache: Path = INDEX_CACHE) -> Path:
     return cache / "index"
 
 
-def mine(questions: list[NewsQuestion], index: Path, k: int = 40) -> list[Mined]:
-    """Each question's k best sentences by the project's vector search, labelled."""
+def mine(questions: list[NewsQuestion], index: Path, k: int = 40, context_words: int = 0) -> list[Mined]:
+    """Each question's k best sentences by the project's vector search, labelled; each with what a
+    reranker reading `context_words` words of context gets for it."""
     from qa import answering, open_index
     from qa.api import embedder_for
+    from qa.reranker import reranker_input
 
     idx = open_index(index)
     rows = {m.id: m.row for m in idx.articles}
@@ -125,17 +138,26 @@ def mine(questions: list[NewsQuestion], index: Path, k: int = 40) -> list[Mined]
             text = idx.text(s.article)[s.start:s.end]
             positive = any(a < s.end and s.start < b for a, b in spans.get(meta.id, []))
             ambiguous = not positive and answer_words is not None and answer_words in text.lower()
-            cands.append(Candidate(meta.id, s.start, s.end, text, s.vector, positive, ambiguous, s))
-        evidence_sentences = []
+            cands.append(Candidate(meta.id, s.start, s.end, text, s.vector, positive, ambiguous, s,
+                                   reranker_input(idx.text(s.article), s.start, s.end, context_words)))
+        evidence_sentences, evidence_inputs, after = [], [], []
         for art, art_spans in spans.items():
             text = idx.text(rows[art])
-            for a, b in sentence_spans(text):
+            sentences = sentence_spans(text)
+            for i, (a, b) in enumerate(sentences):
                 if any(x < b and a < y for x, y in art_spans) and text[a:b] not in evidence_sentences:
                     evidence_sentences.append(text[a:b])
+                    evidence_inputs.append(reranker_input(text, a, b, context_words))
+                    if context_words > 0 and i + 1 < len(sentences):
+                        na, nb = sentences[i + 1]
+                        if not any(x < nb and na < y for x, y in art_spans):
+                            after.append((text[na:nb], reranker_input(text, na, nb, context_words)))
         if not q.answerable and not q.story:  # the story of its own part that retrieval lands on first
             own = [c.article for c in cands if c.article.split("-")[0] == q.part]
             q.story = _story_of(own[0]) if own else ""
-        out.append(Mined(q, cands, evidence_sentences))
+        after_inputs = [read for sentence, read in after if sentence not in evidence_sentences
+                        and not (answer_words is not None and answer_words in sentence.lower())]
+        out.append(Mined(q, cands, evidence_sentences, evidence_inputs, after_inputs))
     return out
 
 
@@ -151,16 +173,19 @@ def _story_of(article: str) -> str:
 def training_pairs(mined: list[Mined], negatives: int, rng: random.Random,
                    hardness: list[np.ndarray] | None = None) -> list[tuple[str, str, float]]:
     """Every evidence sentence a positive; the hardest others (never an ambiguous one) negatives:
-    those the given scores (the reranker before this stage) rank highest, else retrieval's order."""
+    those the given scores (the reranker before this stage) rank highest, else retrieval's order.
+    Pairs hold what the reranker reads (Candidate.input: the sentence, with context if mined so)."""
     pairs = []
     for i, m in enumerate(mined):
         q = m.question.question
-        positives = set(m.evidence_sentences) | {c.text for c in m.candidates if c.positive}
+        evidence = set(m.evidence_sentences) | {c.text for c in m.candidates if c.positive}
+        positives = set(m.evidence_inputs) | {c.input for c in m.candidates if c.positive}
         order = range(len(m.candidates)) if hardness is None else np.argsort(-hardness[i], kind="stable")
-        negs = [m.candidates[j].text for j in order
-                if not m.candidates[j].positive and not m.candidates[j].ambiguous and m.candidates[j].text not in positives]
+        negs = [m.candidates[j].input for j in order
+                if not m.candidates[j].positive and not m.candidates[j].ambiguous and m.candidates[j].text not in evidence]
         pairs += [(q, s, 1.0) for s in sorted(positives)]
         pairs += [(q, s, 0.0) for s in list(dict.fromkeys(negs))[:negatives]]
+        pairs += [(q, s, 0.0) for s in dict.fromkeys(m.after_inputs) if s not in positives and s not in negs[:negatives]]
     rng.shuffle(pairs)
     return pairs
 

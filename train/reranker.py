@@ -130,6 +130,28 @@ def validation_split(questions: list[Question], seed: int = SEED) -> set[str]:
     return held
 
 
+def with_context(questions: list[Question], words: int) -> tuple[list[Question], dict[str, str]]:
+    """The questions with each paragraph sentence as a reranker reading `words` words of context gets
+    it (qa.reranker.reranker_input over the paragraph's text), and a map from sentence to that."""
+    from qa.reranker import reranker_input
+
+    if words <= 0:
+        return questions, {}
+    out, inputs = [], {}
+    for q in questions:
+        at, read = 0, []
+        for sentence in q.paragraph:
+            start = q.paragraph_text.find(sentence, at)
+            if start < 0:  # not found verbatim: read alone
+                read.append(sentence)
+                continue
+            at = start + len(sentence)
+            read.append(reranker_input(q.paragraph_text, start, at, words))
+            inputs.setdefault(sentence, read[-1])
+        out.append(Question(q.group, q.question, read, q.positives, q.answers, q.paragraph_text))
+    return out, inputs
+
+
 def article_pools(questions: list[Question]) -> dict[str, list[str]]:
     """Every distinct sentence of each article: what retrieval picks candidates from."""
     pools: dict[str, dict[str, None]] = defaultdict(dict)
@@ -170,11 +192,17 @@ def is_positive(q: Question, sentence: str) -> bool:
 
 
 def training_pairs(
-    questions: list[Question], qnli: list[tuple[str, str, float]], retrieval: Retrieval | None, rng: random.Random
+    questions: list[Question], qnli: list[tuple[str, str, float]], retrieval: Retrieval | None, rng: random.Random,
+    after_negatives: bool = False,
 ) -> list[tuple[str, str, float]]:
+    """`after_negatives` (inputs with context): the sentence right after each answer sentence is a
+    negative too, since its context holds the answer (news.training_pairs says why)."""
     pairs: list[tuple[str, str, float]] = []
     for q in questions:
         pairs += [(q.question, q.paragraph[i], 1.0) for i in sorted(q.positives)]
+        if after_negatives:
+            pairs += [(q.question, q.paragraph[i + 1], 0.0) for i in sorted(q.positives)
+                      if i + 1 < len(q.paragraph) and i + 1 not in q.positives and not is_positive(q, q.paragraph[i + 1].split(" [SEP] ")[0])]
         if retrieval is not None:
             negatives = [s for s, _ in retrieval.top(q, NEGATIVES_PER_QUESTION * 3) if not is_positive(q, s)]
         else:
@@ -194,12 +222,14 @@ class ValidationQuestion:
     positives: set[int]            # indexes into candidates; empty when unanswerable
 
 
-def validation_questions(questions: list[Question], retrieval: Retrieval) -> list[ValidationQuestion]:
+def validation_questions(questions: list[Question], retrieval: Retrieval, inputs: dict[str, str] | None = None
+                         ) -> list[ValidationQuestion]:
+    """`inputs`: what the reranker reads for a sentence (with_context), where not the sentence alone."""
     out = []
     for q in questions:
         top = retrieval.top(q, CANDIDATES)
         out.append(ValidationQuestion(
-            q.question, [s for s, _ in top], [x for _, x in top],
+            q.question, [(inputs or {}).get(s, s) for s, _ in top], [x for _, x in top],
             {i for i, (s, _) in enumerate(top) if q.positives and is_positive(q, s)},
         ))
     return out
@@ -299,6 +329,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--news-negatives", type=int, default=NEWS_NEGATIVES)
     p.add_argument("--news-hard", choices=["model", "retrieval"], default="model",
                    help="news negatives: those the public-stage reranker ranks highest (default), or retrieval's best")
+    p.add_argument("--context-words", type=int, default=0,
+                   help="news stage: words before each sentence the reranker reads after it (default 0: the sentence "
+                        "alone; 16 was tried and lost held-out hit@1, docs/answering.md section T)")
     p.add_argument("--save-epochs", action="store_true", help="also keep each epoch's weights in OUT-epochN")
     p.add_argument("--no-validation", action="store_true",
                    help="news stage: no validation before or after an epoch (epochs fixed beforehand; a fold model's "
@@ -378,7 +411,7 @@ def train_news(args) -> None:
     train_m = [q for q in questions if fold[q.part] != args.holdout_fold]
     val_m = [q for q in questions if fold[q.part] == args.holdout_fold]
     index = news.build_index(articles)
-    mined = news.mine(questions, index, k=news_k(args))
+    mined = news.mine(questions, index, k=news_k(args), context_words=args.context_words)
     by_id = {m.question.id: m for m in mined}
     train_mined = [by_id[q.id] for q in train_m]
     val_mined = [by_id[q.id] for q in val_m]
@@ -386,6 +419,7 @@ def train_news(args) -> None:
     model = _cross_encoder(str(args.base), args.max_length, device)
     hardness = None
     if args.news_hard == "model":  # the negatives the reranker confuses most before this stage
+        # read as the public stage was trained: the sentence alone
         hardness = predict_groups(model, [(m.question.question, [c.text for c in m.candidates]) for m in train_mined])
     news_pairs = news.training_pairs(train_mined, args.news_negatives, rng, hardness)
 
@@ -394,14 +428,15 @@ def train_news(args) -> None:
     train_q = [q for q in public_q if q.group not in held]
     val_q = [q for q in public_q if q.group in held]
     held_sentences = {s for q in val_q for s in q.paragraph}
-    public = training_pairs(train_q, [x for x in qnli if x[1] not in held_sentences], None, rng)
+    public = training_pairs(with_context(train_q, args.context_words)[0], [x for x in qnli if x[1] not in held_sentences], None, rng,
+                            after_negatives=args.context_words > 0)
     public = public[: round(args.public_mix * len(news_pairs))]
     pairs = news_pairs + public
     rng.shuffle(pairs)
     # a seeded sample of the public validation questions is enough to see forgetting, at a third of the cost
     val_q = random.Random(args.seed).sample(val_q, min(args.limit or PUBLIC_CHECK, PUBLIC_CHECK, len(val_q)))
     public_val = [] if args.no_validation else validation_questions(
-        val_q, Retrieval(model_path_default(), val_q, article_pools(val_q), device))
+        val_q, Retrieval(model_path_default(), val_q, article_pools(val_q), device), with_context(val_q, args.context_words)[1])
     print(f"news: {len(train_mined):,} training questions from {len({q.story for q in train_m if q.answerable})} stories -> "
           f"{len(news_pairs):,} pairs ({sum(y > 0 for *_, y in news_pairs):,} positive); public: {len(public):,} pairs; "
           f"validation: {len(val_mined):,} news questions from {len({q.story for q in val_m if q.answerable})} held-out stories, "
@@ -425,7 +460,7 @@ def train_news(args) -> None:
         "stage": "news", "base": str(args.base.relative_to(ROOT)) if args.base.is_relative_to(ROOT) else str(args.base),
         "holdout_fold": args.holdout_fold, "epoch_kept": best, "epochs": args.epochs, "lr": args.lr,
         "batch": args.batch, "max_length": args.max_length, "seed": args.seed, "public_mix": args.public_mix,
-        "news_negatives": args.news_negatives, "news_hard": args.news_hard, "news_pairs": len(news_pairs), "public_pairs": len(public),
+        "news_negatives": args.news_negatives, "news_hard": args.news_hard, "context_words": args.context_words, "news_pairs": len(news_pairs), "public_pairs": len(public),
         "news_questions": len(train_mined), "news_stories": len({q.story for q in train_m if q.answerable}),
         "validation_before": before, "validation": final, "device": device, "seconds": round(time.time() - started),
     }
@@ -449,7 +484,7 @@ def validate_news(model, mined) -> dict[str, float]:
     import news
 
     items = list(mined)
-    scores = predict_groups(model, [(m.question.question, [c.text for c in m.candidates[:CANDIDATES]]) for m in items])
+    scores = predict_groups(model, [(m.question.question, [c.input for c in m.candidates[:CANDIDATES]]) for m in items])
     out = news.rank_metrics(items, scores, CANDIDATES)
     a = np.array([s.max() for m, s in zip(items, scores) if m.question.answerable and len(s)])
     u = np.array([s.max() for m, s in zip(items, scores) if not m.question.answerable and len(s)])
