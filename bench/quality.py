@@ -5,12 +5,14 @@
 Every row runs `answer()` (through `qa eval`'s evaluate) on a real index built with `rebuild` in a
 temp dir, side by side in one run:
 - `vector`: without the reranker (`rerank=False`), the method before it,
-- `before`: the reranker as it was before news training (the public stage's weights with the
-  calibration fitted on Wikipedia; train/.cache/reranker-public, written by train/reranker.py),
+- `before`: another reranker with its calibration (`--before DIR`; default: the public stage's
+  weights with the calibration fitted on Wikipedia, train/.cache/reranker-public, written by
+  train/reranker.py),
 - `after`: the shipped reranker.
 news-train is held out by story: each question is answered by the fold model that never saw its
-stories (train/.cache/reranker-foldK, with rules fitted without them by train/fit_answering.py);
-`before` never saw any news. Per story below the table.
+stories (`--folds DIR`/reranker-foldK, with rules fitted without them by train/fit_answering.py);
+`before` by its own fold models where `--before-folds` gives them, else by the `--before` model
+(which must then never have seen news). Per story below the table.
 """
 
 from __future__ import annotations
@@ -42,10 +44,10 @@ def row(name: str, method: str, r: EvalReport) -> str:
             f"{r.latency_p50_ms:>6.1f} {r.latency_p95_ms:>6.1f}")
 
 
-def methods(after) -> dict:
+def methods(after, before: Path = BEFORE) -> dict:
     out = {"vector": False}
-    if (BEFORE / "calibration.json").exists():
-        out["before"] = BEFORE
+    if (before / "calibration.json").exists():
+        out["before"] = before
     out["after"] = after
     return out
 
@@ -72,7 +74,7 @@ def merged(reports: list[EvalReport]) -> EvalReport:
     )
 
 
-def news_train(tmp: Path) -> list[str]:
+def news_train(tmp: Path, folds: Path, before: Path, before_folds: Path | None) -> list[str]:
     """news-train through answer(), each story answered by the fold model that never saw it."""
     sys.path.insert(0, str(ROOT / "train"))
     import news
@@ -93,7 +95,7 @@ def news_train(tmp: Path) -> list[str]:
             "id": q.id, "question": q.question, "answerable": q.answerable,
             "evidence": [{"article": a, "quote": t} for a, t in q.evidence]}) + "\n" for q in qs))
         reports = {}
-        for name, how in methods(CACHE / f"reranker-fold{k}").items():
+        for name, how in methods(folds / f"reranker-fold{k}", before_folds / f"reranker-fold{k}" if before_folds else before).items():
             reports[name] = evaluate(path, index, rerank=how)
             totals[name].append(reports[name])
         per_story.append((story, reports))
@@ -112,6 +114,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
     ap.add_argument("--no-news-train", action="store_true", help="the dev sets only")
+    ap.add_argument("--before", type=Path, default=BEFORE, help="the reranker to compare with (a folder with its calibration)")
+    ap.add_argument("--before-folds", type=Path, default=None, help="where the `before` reranker's fold models are, if it saw news")
+    ap.add_argument("--folds", type=Path, default=CACHE, help="where the shipped reranker's fold models are")
     args = ap.parse_args()
     sets = sorted(p for p in Path(args.data).iterdir() if (p / "questions.jsonl").exists() and (p / "corpus.jsonl").exists())
     with recorded("Answer quality"):
@@ -122,16 +127,16 @@ def main() -> None:
                 index = Path(tmp) / data.name
                 t0 = time.perf_counter()
                 rebuild(source=data / "corpus.jsonl", index=index)
-                for name, how in methods(True).items():
+                for name, how in methods(True, args.before).items():
                     print(row(data.name, name, evaluate(data / "questions.jsonl", index, rerank=how)))
                 print(f"{'':<16} (index built in {time.perf_counter() - t0:.1f} s)")
-            have_folds = all((CACHE / f"reranker-fold{k}" / "calibration.json").exists() for k in (0, 1))
+            have_folds = all((args.folds / f"reranker-fold{k}" / "calibration.json").exists() for k in (0, 1))
             if not args.no_news_train and have_folds and (ROOT / "train" / "news-train" / "questions.jsonl").exists():
-                for line in news_train(Path(tmp)):
+                for line in news_train(Path(tmp), args.folds, args.before, args.before_folds):
                     print(line)
             elif not args.no_news_train:
                 print("news-train: skipped (needs train/news-train built and the fold models of train/reranker.py)")
-        print("vector: rerank=False; before: the reranker before news training; after: as shipped")
+        print(f"vector: rerank=False; before: {args.before}; after: as shipped")
 
 
 if __name__ == "__main__":

@@ -129,40 +129,49 @@ def rerank(idx: StoredIndex, candidates: list[ScoredSentence], question: str, re
     candidate's P depends on it alone, so the ones read score as in a single pass."""
     cal = reranker.calibration
     first = cal.first_pass if 0 < cal.first_pass < len(candidates) else len(candidates)
-    out = _reranked(idx, candidates[:first], question, reranker)
+    best_vector = max((s.vector for s in candidates), default=0.0)
+    out = _reranked(idx, candidates[:first], question, reranker, best_vector)
     if first < len(candidates) and max(s.score for s in out) < cal.decisive_at:
-        out += _reranked(idx, candidates[first:], question, reranker)
+        out += _reranked(idx, candidates[first:], question, reranker, best_vector)
     return sorted(out, key=lambda x: -x.score)
 
 
-def _reranked(idx: StoredIndex, candidates: list[ScoredSentence], question: str, reranker: Reranker) -> list[ScoredSentence]:
+def _reranked(idx: StoredIndex, candidates: list[ScoredSentence], question: str, reranker: Reranker,
+              best_vector: float) -> list[ScoredSentence]:
     cal = reranker.calibration
     texts = [idx.text(s.article)[s.start:s.end] for s in candidates]
-    logits = reranker.logits(question, texts)
+    logits = reranker.logits(question, [reranker.input_text(idx.text(s.article), s.start, s.end) for s in candidates])
     out = []
-    for s, z, features in zip(candidates, logits, candidate_features(idx, question, texts, candidates, logits)):
+    features = candidate_features(idx, question, texts, candidates, logits, best_vector)
+    for s, z, features in zip(candidates, logits, features):
         p = _sigmoid(cal.fusion_bias + sum(w * f for w, f in zip(cal.fusion_weights, features)))
         out.append(replace(s, score=p, logit=float(z), overlap=features[2]))
     return out
 
 
 def candidate_features(
-    idx: StoredIndex, question: str, texts: list[str], candidates: list[ScoredSentence], logits: np.ndarray
+    idx: StoredIndex, question: str, texts: list[str], candidates: list[ScoredSentence], logits: np.ndarray,
+    best_vector: float | None = None,
 ) -> list[list[float]]:
     """Per candidate: reranker logit, vector score, rare-word overlap with the question, whether it
     holds the kind of answer asked for (0 or 1), the share of the question's names and numbers
-    the sentence itself holds, and whether the sentence reports the words of someone the question
+    the sentence itself holds, whether the sentence reports the words of someone the question
     does not name (a sentence-level reranker cannot tell whose words "he is setting conditions"
-    are; the attribution beside the quote can). Their weights are fitted, not chosen."""
+    are; the attribution beside the quote can), and how far its vector score is behind the best
+    candidate's (`best_vector`: of the whole list, default the given ones'; a question worded like
+    its answer puts that answer far ahead, whatever the level of the scores). Their weights are
+    fitted, not chosen."""
     wanted = lexical.terms(question)
     df = idx.document_frequencies(wanted)
     n = idx.sentence_count
     kinds = [ANSWER_KINDS[k][1] for k in answer_kinds(question)]
     mentions = question_mentions(question)
+    if best_vector is None:
+        best_vector = max((s.vector for s in candidates), default=0.0)
     return [
         [float(z), s.vector, lexical.coverage(wanted, text, df, n), float(any(k.search(text) for k in kinds)),
          sum(m in text.lower() for m in mentions) / len(mentions) if mentions else 1.0,
-         float(other_speaker(text, mentions))]
+         float(other_speaker(text, mentions)), s.vector - best_vector]
         for s, z, text in zip(candidates, logits, texts)
     ]
 

@@ -95,6 +95,22 @@ def test_shipped_calibration_weighs_every_abstention_feature(seed_index):
     assert len(cal.fusion_weights) == len(answering.candidate_features(idx, question, ["x"], ranked[:1], [0.0])[0])
 
 
+def test_each_candidate_is_scored_by_how_far_it_is_behind_the_best_vector_score(seed_index):
+    from qa import answering, open_index
+    from qa.api import embedder_for
+
+    idx = open_index(seed_index)
+    question = "what conditions did Putin set?"
+    found = answering.search(idx, embedder_for(idx).encode_queries([question])[0], 10)
+    texts = [idx.text(s.article)[s.start:s.end] for s in found]
+    behind = [f[-1] for f in answering.candidate_features(idx, question, texts, found, [0.0] * len(found))]
+    assert behind[0] == 0.0 and all(b <= 0.0 for b in behind) and behind[-1] < 0.0
+    # a later pass over the rest of the list measures against the whole list's best, not its own
+    later = answering.candidate_features(idx, question, texts[5:], found[5:], [0.0] * 5, best_vector=found[0].vector)
+    assert [f[-1] for f in later] == behind[5:]
+    assert load_reranker().calibration.fusion_weights[-1] > 0  # the shipped rule weighs it
+
+
 def test_two_passes_read_the_rest_only_when_no_first_candidate_is_decisive(seed_index):
     from dataclasses import replace
 
@@ -129,3 +145,14 @@ def test_words_of_someone_the_question_does_not_name_are_told_apart():
     assert speakers("According to the Kremlin, talks went well.") == ["kremlin"]
     assert not other_speaker("“We will not stop,” he said.", putin)          # a pronoun names no one
     assert not other_speaker(complaint, question_mentions("what conditions were set?"))  # the question names no one
+
+
+def test_the_reranker_reads_a_sentence_with_the_words_before_it():
+    from qa.reranker import reranker_input
+
+    text = "Cars overturned,” Asheville Mayor Esther Manheimer said Monday.\n“The power lines look like spaghetti."
+    start = text.index("“The")
+    read = reranker_input(text, start, len(text), 4)
+    assert read == "“The power lines look like spaghetti. [SEP] Esther Manheimer said Monday."
+    assert reranker_input(text, start, len(text), 0) == text[start:]   # a model trained on sentences alone
+    assert reranker_input(text, 0, 10, 4) == text[:10]                  # an article's first words have none before

@@ -12,8 +12,9 @@ it never saw. The Wikipedia questions held out from the public stage (SQuAD 2.0 
 It fits, choosing by leave-one-part-out validation over news-train (every part is two stories):
 - P(answers) per candidate: logistic regression over a subset of answering.candidate_features()
   (the reranker's logit, the vector score, rare-word overlap, answer-kind match, the question's
-  names in the sentence, another speaker's words); the fewest features within half a point of the
-  best hit@1 on both sources; among those, the first that meets the product's stated requirement
+  names in the sentence, another speaker's words, how far behind the best vector score it is); the
+  fewest features within half a point of the best hit@1 on both sources; among those, the first
+  that meets the product's stated requirement
   (the flagship question on seeds/ quotes Putin's own conditions first: a tie-break, never a fit),
 - how many vector candidates to rerank (the fewest within half a point of the best hit@5),
 - abstention: logistic regression over a subset of answering.reranked_abstention_features(), cut
@@ -51,18 +52,21 @@ from reranker import DEFAULT_DATA, SEED, load_all, validation_split  # noqa: E40
 
 from qa import answering, open_index, rebuild  # noqa: E402
 from qa.api import embedder_for  # noqa: E402
-from qa.reranker import MODEL_DIR, Calibration  # noqa: E402
+from qa.reranker import MODEL_DIR, Calibration, reranker_input, trained_context_words  # noqa: E402
 
 CACHE = ROOT / "train" / ".cache"
 CANDIDATE_CHOICES = (10, 15, 20, 30)
 WIKI_CHECK = 600          # of the 1,443 held-out Wikipedia questions: a second check, not the fit
 FALSE_ABSTAIN = 0.05
-FEATURES = ("logit", "cosine", "overlap", "kind", "names", "other speaker")  # answering.candidate_features(), in order
+FEATURES = ("logit", "cosine", "overlap", "kind", "names", "other speaker", "behind best")  # answering.candidate_features(), in order
 FUSION_SUBSETS = {
     "logit": [0], "logit+cosine": [0, 1], "logit+cosine+overlap": [0, 1, 2],
     "logit+cosine+kind": [0, 1, 3], "logit+cosine+names": [0, 1, 4], "logit+cosine+overlap+names": [0, 1, 2, 4],
     "logit+cosine+overlap+speaker": [0, 1, 2, 5], "logit+cosine+overlap+names+speaker": [0, 1, 2, 4, 5],
     "all six": [0, 1, 2, 3, 4, 5],
+    "logit+cosine+behind": [0, 1, 6], "logit+cosine+overlap+behind": [0, 1, 2, 6],
+    "logit+cosine+overlap+speaker+behind": [0, 1, 2, 5, 6], "logit+cosine+overlap+kind+behind": [0, 1, 2, 3, 6],
+    "logit+cosine+overlap+kind+speaker+behind": [0, 1, 2, 3, 5, 6], "all seven": [0, 1, 2, 3, 4, 5, 6],
 }
 ABSTAIN_FEATURES = ("best logit", "lead", "believed", "names found", "best cosine", "outlets", "kind missing")
 ABSTAIN_SUBSETS = {
@@ -124,14 +128,17 @@ def news_runs(folds_dir: Path | None, limit: int = 0, model_dir: Path = MODEL_DI
     fold = news.folds(questions)
     index = news.build_index(articles)
     idx = open_index(index)
-    mined = news.mine(questions, index, k=max(CANDIDATE_CHOICES))
+    models = {k: folds_dir / f"reranker-fold{k}" if folds_dir else model_dir for k in sorted(set(fold.values()))}
+    context = {trained_context_words(m) for m in models.values()}
+    if len(context) > 1:
+        sys.exit(f"the fold models read different context ({sorted(context)} words): retrain them alike")
+    mined = news.mine(questions, index, k=max(CANDIDATE_CHOICES), context_words=context.pop())
     runs = []
-    for k in sorted(set(fold.values())):
-        model = folds_dir / f"reranker-fold{k}" if folds_dir else model_dir
+    for k, model in models.items():
         path, cache = _cache_for(model)
         held = [m for m in mined if fold[m.question.part] == k]
         print(f"news fold {k}: {len(held)} questions scored by {model.name}", flush=True)
-        scored = score_all(model, [(m.question.question, [c.text for c in m.candidates]) for m in held], cache)
+        scored = score_all(model, [(m.question.question, [c.input for c in m.candidates]) for m in held], cache)
         for m, logits in zip(held, scored):
             cands = [c.sentence for c in m.candidates]
             texts = [c.text for c in m.candidates]
@@ -171,7 +178,9 @@ def wiki_runs(model: Path, data: Path, seed: int, tmp: Path, limit: int = 0) -> 
     print(f"wikipedia: {len(items)} held-out questions scored by the shipped model", flush=True)
     found = [answering.search(idx, v, max(CANDIDATE_CHOICES)) for v in vectors]
     texts_of = [[idx.text(s.article)[s.start:s.end] for s in cands] for cands in found]
-    scored = score_all(model, [(q.question, t) for (q, _, _), t in zip(items, texts_of)], cache)
+    words = trained_context_words(model)
+    read = [[reranker_input(idx.text(s.article), s.start, s.end, words) for s in cands] for cands in found]
+    scored = score_all(model, [(q.question, t) for (q, _, _), t in zip(items, read)], cache)
     runs = []
     for (q, answerable, article), cands, texts, logits in zip(items, found, texts_of, scored):
         feats = answering.candidate_features(idx, q.question, texts, cands, logits)
@@ -198,7 +207,8 @@ def flagship_requirement(model: Path, tmp: Path):
     idx = open_index(tmp / "seed-index")
     cands = answering.search(idx, embedder_for(idx).encode_queries([FLAGSHIP])[0], max(CANDIDATE_CHOICES))
     texts = [idx.text(c.article)[c.start:c.end] for c in cands]
-    logits = score_all(model, [(FLAGSHIP, texts)], {})[0]
+    words = trained_context_words(model)
+    logits = score_all(model, [(FLAGSHIP, [reranker_input(idx.text(c.article), c.start, c.end, words) for c in cands])], {})[0]
     feats = np.array(answering.candidate_features(idx, FLAGSHIP, texts, cands, logits))
 
     def met(fusion: LogisticRegression, cols: list[int]) -> bool:
