@@ -142,8 +142,7 @@ def _reranked(idx: StoredIndex, candidates: list[ScoredSentence], question: str,
     texts = [idx.text(s.article)[s.start:s.end] for s in candidates]
     logits = reranker.logits(question, [reranker.input_text(idx.text(s.article), s.start, s.end) for s in candidates])
     out = []
-    features = candidate_features(idx, question, texts, candidates, logits, best_vector)
-    for s, z, features in zip(candidates, logits, features):
+    for s, z, features in zip(candidates, logits, candidate_features(idx, question, texts, candidates, logits, best_vector)):
         p = _sigmoid(cal.fusion_bias + sum(w * f for w, f in zip(cal.fusion_weights, features)))
         out.append(replace(s, score=p, logit=float(z), overlap=features[2]))
     return out
