@@ -324,6 +324,8 @@ def main(argv: list[str] | None = None) -> None:
                    help="the public stage's weights: trained there first when missing (default train/.cache/reranker-public)")
     p.add_argument("--holdout-fold", type=int, default=None,
                    help="hold out this fold of news-train's stories for validation (choosing epochs and the mix)")
+    p.add_argument("--train-parts", type=int, default=0,
+                   help="train on only this many of the news parts not held out (a learning curve; 0: all)")
     p.add_argument("--public-mix", type=float, default=NEWS_PUBLIC_MIX,
                    help="public pairs kept in the news stage, per news pair (so nothing learned is forgotten)")
     p.add_argument("--news-negatives", type=int, default=NEWS_NEGATIVES)
@@ -409,6 +411,9 @@ def train_news(args) -> None:
     if args.limit:  # a quick smoke run
         questions = random.Random(args.seed).sample(questions, min(args.limit, len(questions)))
     train_m = [q for q in questions if fold[q.part] != args.holdout_fold]
+    if args.train_parts:  # a learning curve: the first N training parts in the folds' seeded order
+        kept = [part for part in fold if fold[part] != args.holdout_fold][: args.train_parts]
+        train_m = [q for q in train_m if q.part in kept]
     val_m = [q for q in questions if fold[q.part] == args.holdout_fold]
     index = news.build_index(articles)
     mined = news.mine(questions, index, k=news_k(args), context_words=args.context_words)
