@@ -466,7 +466,7 @@ def train_news(args) -> None:
         "holdout_fold": args.holdout_fold, "epoch_kept": best, "epochs": args.epochs, "lr": args.lr,
         "batch": args.batch, "max_length": args.max_length, "seed": args.seed, "public_mix": args.public_mix,
         "news_negatives": args.news_negatives, "news_hard": args.news_hard, "context_words": args.context_words, "news_pairs": len(news_pairs), "public_pairs": len(public),
-        "news_questions": len(train_mined), "news_stories": len({q.story for q in train_m if q.answerable}),
+        "news_questions": len(train_mined), "news_parts": sorted({q.part for q in train_m}), "news_stories": len({q.story for q in train_m if q.answerable}),
         "validation_before": before, "validation": final, "device": device, "seconds": round(time.time() - started),
     }
     (args.out / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
