@@ -74,18 +74,6 @@ def merged(reports: list[EvalReport]) -> EvalReport:
     )
 
 
-def fold_model(folds: Path, part: str, k: int) -> Path:
-    """The fold model under `folds` that never saw `part`: fold k of today's split, unless that
-    model's training.json lists the parts it was trained on (news_parts) and this is one of them,
-    as when news-train has grown since the models were trained and the split has moved."""
-    for fold in (k, 1 - k):
-        model = folds / f"reranker-fold{fold}"
-        trained_on = json.loads((model / "training.json").read_text()).get("news_parts")
-        if trained_on is None or part not in trained_on:
-            return model
-    raise SystemExit(f"both fold models under {folds} were trained on part {part}")
-
-
 def news_train(tmp: Path, folds: Path, before: Path, before_folds: Path | None) -> list[str]:
     """news-train through answer(), each story answered by the fold model that never saw it."""
     sys.path.insert(0, str(ROOT / "train"))
@@ -101,9 +89,8 @@ def news_train(tmp: Path, folds: Path, before: Path, before_folds: Path | None) 
     lines, totals = [], defaultdict(list)
     per_story = []
     for story, qs in sorted(by_story.items()):
-        k = fold[qs[0].part]
-        after_model = fold_model(folds, qs[0].part, k)
-        before_model = fold_model(before_folds, qs[0].part, k) if before_folds else before
+        after_model = news.held_out_model(folds, qs[0].part, fold)
+        before_model = news.held_out_model(before_folds, qs[0].part, fold) if before_folds else before
         path = tmp / f"{story}.jsonl"
         path.write_text("".join(json.dumps({
             "id": q.id, "question": q.question, "answerable": q.answerable,

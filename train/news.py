@@ -100,6 +100,21 @@ def folds(questions: list[NewsQuestion], n: int = FOLDS, seed: int = SEED) -> di
     return {p: i % n for i, p in enumerate(parts)}
 
 
+def held_out_model(folds_dir: Path, part: str, fold: dict[str, int]) -> Path:
+    """The fold model under `folds_dir` that never saw `part`, by the parts its training.json says
+    it was trained on (news_parts): the split moves when news-train grows, so today's fold of a part
+    says nothing about a model trained before. A part new to every model goes to its fold of today."""
+    for k in (fold[part], *sorted(set(fold.values()) - {fold[part]})):
+        model = folds_dir / f"reranker-fold{k}"
+        trained_on = json.loads((model / "training.json").read_text()).get("news_parts")
+        if trained_on is None:
+            raise SystemExit(f"{model}/training.json does not list the parts it was trained on (news_parts): "
+                             "retrain it with train/reranker.py --holdout-fold, or add the list")
+        if part not in trained_on:
+            return model
+    raise SystemExit(f"every fold model under {folds_dir} was trained on part {part}")
+
+
 def build_index(articles: list[dict], cache: Path = INDEX_CACHE) -> Path:
     """An index of news-train built by the project's own rebuild (incremental: cheap when unchanged)."""
     from qa import rebuild
