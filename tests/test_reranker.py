@@ -108,7 +108,7 @@ def test_each_candidate_is_scored_by_how_far_it_is_behind_the_best_vector_score(
     # a later pass over the rest of the list measures against the whole list's best, not its own
     later = answering.candidate_features(idx, question, texts[5:], found[5:], [0.0] * 5, best_vector=found[0].vector)
     assert [f[-1] for f in later] == behind[5:]
-    assert load_reranker().calibration.fusion_weights[-1] > 0  # the shipped rule weighs it
+    # whether the shipped rule weighs it is fitted (train/fit_answering.py), not a property to test
 
 
 def test_two_passes_read_the_rest_only_when_no_first_candidate_is_decisive(seed_index):
