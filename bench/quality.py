@@ -12,7 +12,9 @@ temp dir, side by side in one run:
 news-train is held out by story: each question is answered by the fold model that never saw its
 stories (`--folds DIR`/reranker-foldK, with rules fitted without them by train/fit_answering.py);
 `before` by its own fold models where `--before-folds` gives them, else by the `--before` model
-(which must then never have seen news). Per story below the table.
+(which must then never have seen news). Per story below the table. With `--fresh`, news-train is
+only its parts the shipped model was never trained on (grown after it), answered by the shipped
+model itself (and by `--before` where it never saw them either): no fold models needed.
 """
 
 from __future__ import annotations
@@ -74,12 +76,24 @@ def merged(reports: list[EvalReport]) -> EvalReport:
     )
 
 
-def news_train(tmp: Path, folds: Path, before: Path, before_folds: Path | None) -> list[str]:
-    """news-train through answer(), each story answered by the fold model that never saw it."""
+def news_train(tmp: Path, folds: Path | None, before: Path, before_folds: Path | None,
+               parts: list[str] | None = None) -> list[str]:
+    """news-train through answer(), each story answered by the fold model that never saw it; with
+    `folds` None, only the stories the shipped model never saw, answered by it; `parts`: only these."""
     sys.path.insert(0, str(ROOT / "train"))
     import news
+    from qa.reranker import MODEL_DIR
 
     articles, questions, _ = news.load()
+    if parts:
+        questions = [q for q in questions if q.part in parts]
+    label = "news-train LSO"
+    if folds is None:
+        unseen = set(news.unseen_parts(MODEL_DIR, {q.part for q in questions}))
+        questions = [q for q in questions if q.part in unseen]
+        label = "news-train new"
+        if (before / "training.json").exists() and set(news.unseen_parts(before, unseen)) != unseen:
+            sys.exit(f"--before {before} was trained on some of the stories the shipped model never saw")
     fold = news.folds(questions)
     index = news.build_index(articles)
     news.mine(questions, index, k=5)  # gives each unanswerable question the story retrieval lands on
@@ -89,7 +103,7 @@ def news_train(tmp: Path, folds: Path, before: Path, before_folds: Path | None) 
     lines, totals = [], defaultdict(list)
     per_story = []
     for story, qs in sorted(by_story.items()):
-        after_model = news.held_out_model(folds, qs[0].part, fold)
+        after_model = news.held_out_model(folds, qs[0].part, fold) if folds else True
         before_model = news.held_out_model(before_folds, qs[0].part, fold) if before_folds else before
         path = tmp / f"{story}.jsonl"
         path.write_text("".join(json.dumps({
@@ -101,12 +115,13 @@ def news_train(tmp: Path, folds: Path, before: Path, before_folds: Path | None) 
             totals[name].append(reports[name])
         per_story.append((story, reports))
     for name, reps in totals.items():
-        lines.append(row("news-train LSO", name, merged(reps)))
+        lines.append(row(label, name, merged(reps)))
     lines += ["", f"news-train held out by story, through answer(): hit@1 / hit@5 / abstention recall / false-abstain",
               f"{'story':<48} {'q':>4} " + "  ".join(f"{m:>23}" for m in totals)]
     for story, reports in per_story:
         cells = "  ".join(f"{r.hit_at_1:.2f}/{r.hit_at_5:.2f}/{r.abstain_recall:.2f}/{r.false_abstain:.2f}".rjust(23)
                           for r in reports.values())
+        story = story or "(unanswerable; none of its part in the best 5)"
         lines.append(f"{story[:48]:<48} {next(iter(reports.values())).questions:>4} {cells}")
     return lines
 
@@ -118,13 +133,19 @@ def main() -> None:
     ap.add_argument("--before", type=Path, default=BEFORE, help="the reranker to compare with (a folder with its calibration)")
     ap.add_argument("--before-folds", type=Path, default=None, help="where the `before` reranker's fold models are, if it saw news")
     ap.add_argument("--folds", type=Path, default=CACHE, help="where the shipped reranker's fold models are")
+    ap.add_argument("--fresh", action="store_true",
+                    help="news-train: only the stories the shipped reranker was never trained on, answered by it")
+    ap.add_argument("--parts", nargs="+", default=None, help="news-train: only these parts (e.g. t69 t70)")
+    ap.add_argument("--no-dev-sets", action="store_true", help="news-train only")
     args = ap.parse_args()
     sets = sorted(p for p in Path(args.data).iterdir() if (p / "questions.jsonl").exists() and (p / "corpus.jsonl").exists())
-    with recorded("Answer quality"):
+    # a run over some of the sets goes to its own section of docs/benchmarks.md, not over the full table
+    partial = args.no_dev_sets or args.parts
+    with recorded("Answer quality, news-train parts" if partial else "Answer quality"):
         print(HEADER)
         print("-" * len(HEADER))
         with tempfile.TemporaryDirectory() as tmp:
-            for data in sets:
+            for data in [] if args.no_dev_sets else sets:
                 index = Path(tmp) / data.name
                 t0 = time.perf_counter()
                 rebuild(source=data / "corpus.jsonl", index=index)
@@ -132,8 +153,9 @@ def main() -> None:
                     print(row(data.name, name, evaluate(data / "questions.jsonl", index, rerank=how)))
                 print(f"{'':<16} (index built in {time.perf_counter() - t0:.1f} s)")
             have_folds = all((args.folds / f"reranker-fold{k}" / "calibration.json").exists() for k in (0, 1))
-            if not args.no_news_train and have_folds and (ROOT / "train" / "news-train" / "questions.jsonl").exists():
-                for line in news_train(Path(tmp), args.folds, args.before, args.before_folds):
+            if not args.no_news_train and (have_folds or args.fresh) and (ROOT / "train" / "news-train" / "questions.jsonl").exists():
+                for line in news_train(Path(tmp), None if args.fresh else args.folds, args.before, args.before_folds,
+                                       args.parts):
                     print(line)
             elif not args.no_news_train:
                 print("news-train: skipped (needs train/news-train built and the fold models of train/reranker.py)")

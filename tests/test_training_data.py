@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import random
 import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "train"))
 
@@ -36,3 +38,13 @@ def test_without_scores_negatives_follow_retrieval_order():
     pairs = news.training_pairs([_mined()], 2, random.Random(0))
     assert {s for _, s, y in pairs if y == 0.0} == {"Zelenskyy called the conditions unacceptable.",
                                                     "The talks were held in Istanbul."}
+
+
+def test_a_model_is_held_out_on_exactly_the_parts_it_was_never_trained_on(tmp_path):
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "training.json").write_text(json.dumps({"news_parts": ["t1", "t2"]}))
+    assert news.unseen_parts(model, ["t1", "t2", "t3", "t4"]) == ["t3", "t4"]
+    (model / "training.json").write_text(json.dumps({"stage": "news"}))  # trained before parts were listed
+    with pytest.raises(SystemExit, match="news_parts"):
+        news.unseen_parts(model, ["t1"])

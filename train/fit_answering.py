@@ -1,7 +1,9 @@
 """Fit how answering uses the reranker, on news-train out of fold, never on a dev set.
 
     .venv/bin/python train/fit_answering.py             # writes qa/models/reranker/calibration.json
-    .venv/bin/python train/fit_answering.py --no-folds  # the same for a model that never saw news (shipped now)
+    .venv/bin/python train/fit_answering.py --no-folds  # the same for a model that never saw news
+    .venv/bin/python train/fit_answering.py --fresh     # on the parts added after the model was trained, scored by it
+    .venv/bin/python train/fit_answering.py --fresh --recut   # the shipped rules, the abstention cut re-set on those
 
 Needs the fold models of `train/reranker.py --news train/news-train --holdout-fold K --out
 train/.cache/reranker-foldK` (K = 0, 1) and the shipped model. Each news-train question is scored by
@@ -122,10 +124,17 @@ def _cache_for(model: Path) -> tuple[Path, dict]:
     return path, (pickle.loads(path.read_bytes()) if path.exists() else {})
 
 
-def news_runs(folds_dir: Path | None, limit: int = 0, model_dir: Path = MODEL_DIR) -> tuple[list[Run], object]:
+def news_runs(folds_dir: Path | None, limit: int = 0, model_dir: Path = MODEL_DIR, fresh: bool = False
+              ) -> tuple[list[Run], object]:
     """Every news-train question scored by a model that never saw its story: the fold model holding
-    it out, or (folds_dir None) the given model, when it never saw news at all."""
+    it out, or (folds_dir None) the given model, when it never saw news at all; with `fresh`, only
+    the questions of the parts the given model was never trained on, scored by that model itself."""
     articles, questions, _ = news.load()
+    if fresh:
+        unseen = set(news.unseen_parts(model_dir, {q.part for q in questions}))
+        if not unseen:
+            sys.exit(f"{model_dir} was trained on every part of news-train: no fresh stories to fit on")
+        questions = [q for q in questions if q.part in unseen]
     if limit:  # a quick smoke run of the script
         questions = random.Random(SEED).sample(questions, limit)
     fold = news.folds(questions)
@@ -313,6 +322,63 @@ def two_pass(runs: list[Run], scores: list[np.ndarray], rules: list, acols: list
             "answerable": ans, "unanswerable": un}
 
 
+def fused(cal: Calibration, r: Run) -> np.ndarray:
+    """Each candidate's fused score (the logit of P(answers)) under rules already fitted."""
+    return np.array([f[:len(cal.fusion_weights)] for f in r.feats]) @ np.array(cal.fusion_weights) + cal.fusion_bias
+
+
+def unanswerable_probabilities(cal: Calibration, runs: list[Run], idx_of: dict) -> np.ndarray:
+    """P(unanswerable) of each run under rules already fitted, as answering computes it (both passes)."""
+    out = []
+    for r in runs:
+        s = fused(cal, r)
+        n = cal.first_pass if cal.first_pass and float(_sigmoid(s[:cal.first_pass].max())) >= cal.decisive_at else cal.candidates
+        feats = answering.reranked_abstention_features(idx_of[r.index], r.question, ranked(r, s, n))
+        out.append(float(_sigmoid(np.dot(feats, cal.abstain_weights) + cal.abstain_bias)))
+    return np.array(out)
+
+
+def recut(cal: Calibration, news_r: list[Run], wiki_r: list[Run], idx_of: dict) -> tuple[Calibration, dict]:
+    """The same rules with the abstention cut re-set where FALSE_ABSTAIN of the answerable questions
+    would be abstained on, in fresh news scored by the model that ships (the stricter of that and the
+    Wikipedia check, as fit_abstention): the fitted weights stay, the cut follows the model's own
+    logits rather than its fold models'. Checked leaving one part out (the cut set without it)."""
+    pn, pw = unanswerable_probabilities(cal, news_r, idx_of), unanswerable_probabilities(cal, wiki_r, idx_of)
+    yn, yw = np.array([not r.answerable for r in news_r]), np.array([not r.answerable for r in wiki_r])
+    wiki_cut = float(np.quantile(pw[~yw], 1 - FALSE_ABSTAIN))
+    cut = max(float(np.quantile(pn[~yn], 1 - FALSE_ABSTAIN)), wiki_cut)
+    parts = np.array([r.group for r in news_r])
+    held = np.zeros(len(news_r), bool)
+    for part in sorted(set(parts)):
+        here = parts == part
+        held[here] = pn[here] >= max(float(np.quantile(pn[~here & ~yn], 1 - FALSE_ABSTAIN)), wiki_cut)
+    report = {"news_questions": len(news_r), "news_parts": sorted(set(parts)), "cut_before": cal.abstain_at,
+              "before": {"recall": float(np.mean(pn[yn] >= cal.abstain_at)), "false_abstain": float(np.mean(pn[~yn] >= cal.abstain_at))},
+              "held_out": {"recall": float(held[yn].mean()), "false_abstain": float(held[~yn].mean())},
+              "wiki": {"recall": float(np.mean(pw[yw] >= cut)), "false_abstain": float(np.mean(pw[~yw] >= cut))}}
+    print(f"abstention cut {cal.abstain_at} -> {cut:.4f} on {len(news_r)} fresh questions; with the old cut recall "
+          f"{report['before']['recall']:.3f} at false-abstain {report['before']['false_abstain']:.3f}; the new cut, set "
+          f"leaving each part out: {report['held_out']['recall']:.3f} at {report['held_out']['false_abstain']:.3f}; "
+          f"Wikipedia check {report['wiki']['recall']:.3f} at {report['wiki']['false_abstain']:.3f}", flush=True)
+    return replace(cal, abstain_at=round(cut, 4)), report
+
+
+def measure_calibration(cal: Calibration, runs: list[Run], idx_of: dict) -> dict[str, float]:
+    """hit@1 / hit@5 (abstentions count as misses), abstention recall and false-abstain of rules
+    already fitted, as answering applies them (both passes)."""
+    fusion = [fused(cal, r) for r in runs]
+
+    class Fixed:  # the shipped abstention rule in two_pass's (model, cut) form
+        def predict_proba(self, x):
+            p = _sigmoid(x @ np.array(cal.abstain_weights) + cal.abstain_bias)
+            return np.stack([1 - p, p], axis=1)
+
+    cols = list(range(len(cal.abstain_weights)))
+    got = two_pass(runs, fusion, [(Fixed(), cal.abstain_at)] * len(runs), cols, idx_of, cal.candidates,
+                   cal.first_pass, cal.decisive_at)
+    return {k: got[k] for k in ("hit1", "hit5", "recall", "fa", "read")}
+
+
 def no_loss(got: dict, base: dict) -> bool:
     """No measure worse than one question's worth."""
     a, u = 1 / base["answerable"] + 1e-9, 1 / base["unanswerable"] + 1e-9
@@ -327,23 +393,43 @@ def main() -> None:
     p.add_argument("--folds", type=Path, default=CACHE, help="where reranker-fold0, reranker-fold1 are")
     p.add_argument("--no-folds", action="store_true",
                    help="the model never saw news-train (the public stage): it scores every news question itself")
+    p.add_argument("--fresh", action="store_true",
+                   help="fit on the news-train parts --model was never trained on (grown after it), scored by it "
+                        "(no fold models); the rules it ships with are measured on them first")
+    p.add_argument("--recut", action="store_true",
+                   help="with --fresh: keep --model's fitted rules and re-set only the abstention cut on the fresh parts")
     p.add_argument("--seed", type=int, default=SEED)
     p.add_argument("--out", type=Path, default=None, help="calibration.json to write (default: beside --model)")
     p.add_argument("--limit", type=int, default=0, help="this many questions of each source only (a smoke run)")
     args = p.parse_args()
+    if args.recut and not args.fresh:
+        p.error("--recut re-sets the cut on fresh news: give --fresh too")
     out_path = args.out or args.model / "calibration.json"
 
-    news_r, news_idx = news_runs(None if args.no_folds else args.folds, args.limit, args.model)
+    no_folds = args.no_folds or args.fresh
+    news_r, news_idx = news_runs(None if no_folds else args.folds, args.limit, args.model, args.fresh)
     with tempfile.TemporaryDirectory() as tmp:
         wiki_r, wiki_idx = wiki_runs(args.model, args.data, args.seed, Path(tmp), args.limit)
         idx_of = {"news": news_idx, "wiki": wiki_idx}
+        if args.fresh and (args.model / "calibration.json").exists():
+            shipped = Calibration.load(args.model / "calibration.json")
+            for name, runs in (("fresh news (never fitted on)", news_r), ("the Wikipedia check", wiki_r)):
+                got = measure_calibration(shipped, runs, idx_of)
+                print(f"{args.model.name}'s own rules on {name}: "
+                      + ", ".join(f"{k} {v:.3f}" for k, v in got.items()), flush=True)
+            if args.recut:
+                cal, cut_report = recut(shipped, news_r, wiki_r, idx_of)
+                record = json.loads((args.model / "calibration.json").read_text()) | asdict(cal) | {"cut_fitted_on": cut_report}
+                out_path.write_text(json.dumps(record, indent=2) + "\n")
+                print(f"wrote {out_path}")
+                return
         requirement = flagship_requirement(args.model, Path(tmp))
         report = fit_all(news_r, wiki_r, idx_of, requirement)
         # each fold model gets the rules fitted without its held-out stories: bench/quality.py runs
         # news-train through answer() with them, held out end to end
         questions = news.load()[1]
         fold = news.folds(questions)
-        scorer = {p: news.held_out_model(args.folds, p, fold) for p in fold} if not args.no_folds else {}
+        scorer = {p: news.held_out_model(args.folds, p, fold) for p in fold} if not no_folds else {}
         for model in sorted(set(scorer.values())):
             with contextlib.redirect_stdout(io.StringIO()):
                 rest = [r for r in news_r if scorer[r.group] != model]

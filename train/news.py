@@ -115,6 +115,15 @@ def held_out_model(folds_dir: Path, part: str, fold: dict[str, int]) -> Path:
     raise SystemExit(f"every fold model under {folds_dir} was trained on part {part}")
 
 
+def unseen_parts(model: Path, parts) -> list[str]:
+    """The parts among `parts` that `model` was never trained on, by its training.json (news_parts):
+    news-train grown after a model was trained, on which that very model is held out."""
+    trained = json.loads((Path(model) / "training.json").read_text()).get("news_parts")
+    if trained is None:
+        raise SystemExit(f"{model}/training.json does not list the parts it was trained on (news_parts)")
+    return sorted(set(parts) - set(trained))
+
+
 def build_index(articles: list[dict], cache: Path = INDEX_CACHE) -> Path:
     """An index of news-train built by the project's own rebuild (incremental: cheap when unchanged)."""
     from qa import rebuild
