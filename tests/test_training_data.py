@@ -45,6 +45,8 @@ def test_a_model_is_held_out_on_exactly_the_parts_it_was_never_trained_on(tmp_pa
     model.mkdir()
     (model / "training.json").write_text(json.dumps({"news_parts": ["t1", "t2"]}))
     assert news.unseen_parts(model, ["t1", "t2", "t3", "t4"]) == ["t3", "t4"]
+    (model / "training.json").write_text(json.dumps({"stage": "public"}))  # the public stage saw no news
+    assert news.unseen_parts(model, ["t2", "t1"]) == ["t1", "t2"]
     (model / "training.json").write_text(json.dumps({"stage": "news"}))  # trained before parts were listed
     with pytest.raises(SystemExit, match="news_parts"):
         news.unseen_parts(model, ["t1"])

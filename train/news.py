@@ -118,7 +118,8 @@ def held_out_model(folds_dir: Path, part: str, fold: dict[str, int]) -> Path:
 def unseen_parts(model: Path, parts) -> list[str]:
     """The parts among `parts` that `model` was never trained on, by its training.json (news_parts):
     news-train grown after a model was trained, on which that very model is held out."""
-    trained = json.loads((Path(model) / "training.json").read_text()).get("news_parts")
+    record = json.loads((Path(model) / "training.json").read_text())
+    trained = [] if record.get("stage") == "public" else record.get("news_parts")  # the public stage saw no news
     if trained is None:
         raise SystemExit(f"{model}/training.json does not list the parts it was trained on (news_parts)")
     return sorted(set(parts) - set(trained))
