@@ -50,3 +50,15 @@ def test_a_model_is_held_out_on_exactly_the_parts_it_was_never_trained_on(tmp_pa
     (model / "training.json").write_text(json.dumps({"stage": "news"}))  # trained before parts were listed
     with pytest.raises(SystemExit, match="news_parts"):
         news.unseen_parts(model, ["t1"])
+
+
+def test_parts_kept_out_of_training_leave_no_question_and_no_candidate_sentence():
+    assert news.parts_range("t69-t72") == {"t69", "t70", "t71", "t72"}
+    assert news.parts_range("t5, t7-t8") == {"t5", "t7", "t8"}
+    kept, other = _mined(), _mined()
+    other.question.part = "t70"
+    kept.candidates[2].article = "t70-a01"  # a sentence of a kept-out story, retrieved for another story's question
+    left = news.without_parts([kept, other], news.parts_range("t69-t72"))
+    assert [m.question.part for m in left] == ["t1"]
+    assert "The talks were held in Istanbul." not in {c.text for c in left[0].candidates}
+    assert len(left[0].candidates) == 4

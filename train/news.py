@@ -125,6 +125,26 @@ def unseen_parts(model: Path, parts) -> list[str]:
     return sorted(set(parts) - set(trained))
 
 
+def parts_range(text: str) -> frozenset[str]:
+    """'t69-t84' or 't69,t70' -> the part names."""
+    parts = set()
+    for item in text.split(","):
+        first, _, last = item.strip().partition("-")
+        prefix = first.rstrip("0123456789")
+        numbers = range(int(first[len(prefix):]), int(last.removeprefix(prefix)) + 1) if last else [first[len(prefix):]]
+        parts.update(f"{prefix}{n}" for n in numbers)
+    return frozenset(parts)
+
+
+def without_parts(mined: list[Mined], parts: frozenset[str]) -> list[Mined]:
+    """Questions and candidate sentences of `parts` left out: stories a model must never see, not even
+    as another question's negative, so that it can be measured on them later."""
+    kept = [m for m in mined if m.question.part not in parts]
+    for m in kept:
+        m.candidates = [c for c in m.candidates if c.article.split("-")[0] not in parts]
+    return kept
+
+
 def build_index(articles: list[dict], cache: Path = INDEX_CACHE) -> Path:
     """An index of news-train built by the project's own rebuild (incremental: cheap when unchanged)."""
     from qa import rebuild

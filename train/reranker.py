@@ -326,6 +326,9 @@ def main(argv: list[str] | None = None) -> None:
                    help="hold out this fold of news-train's stories for validation (choosing epochs and the mix)")
     p.add_argument("--train-parts", type=int, default=0,
                    help="train on only this many of the news parts not held out (a learning curve; 0: all)")
+    p.add_argument("--exclude-parts", default="",
+                   help="news parts kept out of training entirely, e.g. t69-t84: questions, and their articles' "
+                        "sentences as candidates (stories the model must never see, to be measured on later)")
     p.add_argument("--public-mix", type=float, default=NEWS_PUBLIC_MIX,
                    help="public pairs kept in the news stage, per news pair (so nothing learned is forgotten)")
     p.add_argument("--news-negatives", type=int, default=NEWS_NEGATIVES)
@@ -410,6 +413,8 @@ def train_news(args) -> None:
     fold = news.folds(questions)
     if args.limit:  # a quick smoke run
         questions = random.Random(args.seed).sample(questions, min(args.limit, len(questions)))
+    excluded = news.parts_range(args.exclude_parts) if args.exclude_parts else frozenset()
+    questions = [q for q in questions if q.part not in excluded]
     train_m = [q for q in questions if fold[q.part] != args.holdout_fold]
     if args.train_parts:  # a learning curve: the first N training parts in the folds' seeded order
         kept = [part for part in fold if fold[part] != args.holdout_fold][: args.train_parts]
@@ -417,6 +422,7 @@ def train_news(args) -> None:
     val_m = [q for q in questions if fold[q.part] == args.holdout_fold]
     index = news.build_index(articles)
     mined = news.mine(questions, index, k=news_k(args), context_words=args.context_words)
+    mined = news.without_parts(mined, excluded)
     by_id = {m.question.id: m for m in mined}
     train_mined = [by_id[q.id] for q in train_m]
     val_mined = [by_id[q.id] for q in val_m]
@@ -466,7 +472,8 @@ def train_news(args) -> None:
         "holdout_fold": args.holdout_fold, "epoch_kept": best, "epochs": args.epochs, "lr": args.lr,
         "batch": args.batch, "max_length": args.max_length, "seed": args.seed, "public_mix": args.public_mix,
         "news_negatives": args.news_negatives, "news_hard": args.news_hard, "context_words": args.context_words, "news_pairs": len(news_pairs), "public_pairs": len(public),
-        "news_questions": len(train_mined), "news_parts": sorted({q.part for q in train_m}), "news_stories": len({q.story for q in train_m if q.answerable}),
+        "news_questions": len(train_mined), "news_parts": sorted({q.part for q in train_m}),
+        "excluded_parts": sorted(excluded), "news_stories": len({q.story for q in train_m if q.answerable}),
         "validation_before": before, "validation": final, "device": device, "seconds": round(time.time() - started),
     }
     (args.out / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
