@@ -124,14 +124,19 @@ def _cache_for(model: Path) -> tuple[Path, dict]:
     return path, (pickle.loads(path.read_bytes()) if path.exists() else {})
 
 
-def news_runs(folds_dir: Path | None, limit: int = 0, model_dir: Path = MODEL_DIR, fresh: bool = False
-              ) -> tuple[list[Run], object]:
+def news_runs(folds_dir: Path | None, limit: int = 0, model_dir: Path = MODEL_DIR, fresh: bool = False,
+              parts: frozenset[str] = frozenset()) -> tuple[list[Run], object]:
     """Every news-train question scored by a model that never saw its story: the fold model holding
     it out, or (folds_dir None) the given model, when it never saw news at all; with `fresh`, only
-    the questions of the parts the given model was never trained on, scored by that model itself."""
+    the questions of the parts the given model was never trained on (of `parts`, when given: the
+    rest stay unseen by any rule, for a test), scored by that model itself."""
     articles, questions, _ = news.load()
     if fresh:
         unseen = set(news.unseen_parts(model_dir, {q.part for q in questions}))
+        if parts:
+            if parts - unseen:
+                sys.exit(f"{model_dir} was trained on {sorted(parts - unseen)}: they are not fresh to it")
+            unseen = set(parts)
         if not unseen:
             sys.exit(f"{model_dir} was trained on every part of news-train: no fresh stories to fit on")
         questions = [q for q in questions if q.part in unseen]
@@ -398,6 +403,8 @@ def main() -> None:
                         "(no fold models); the rules it ships with are measured on them first")
     p.add_argument("--recut", action="store_true",
                    help="with --fresh: keep --model's fitted rules and re-set only the abstention cut on the fresh parts")
+    p.add_argument("--parts", default="",
+                   help="with --fresh: only these of the fresh parts, e.g. t85-t100 (the others kept for a test)")
     p.add_argument("--seed", type=int, default=SEED)
     p.add_argument("--out", type=Path, default=None, help="calibration.json to write (default: beside --model)")
     p.add_argument("--limit", type=int, default=0, help="this many questions of each source only (a smoke run)")
@@ -407,7 +414,10 @@ def main() -> None:
     out_path = args.out or args.model / "calibration.json"
 
     no_folds = args.no_folds or args.fresh
-    news_r, news_idx = news_runs(None if no_folds else args.folds, args.limit, args.model, args.fresh)
+    parts = news.parts_range(args.parts) if args.parts else frozenset()
+    if parts and not args.fresh:
+        p.error("--parts picks among the fresh parts: give --fresh too")
+    news_r, news_idx = news_runs(None if no_folds else args.folds, args.limit, args.model, args.fresh, parts)
     with tempfile.TemporaryDirectory() as tmp:
         wiki_r, wiki_idx = wiki_runs(args.model, args.data, args.seed, Path(tmp), args.limit)
         idx_of = {"news": news_idx, "wiki": wiki_idx}
