@@ -43,7 +43,7 @@ from qa.chunking import sentence_spans  # noqa: E402  the sentences answering wi
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "train"
 DEFAULT_OUT = ROOT / "qa" / "models" / "reranker"
-DEFAULT_BASE = ROOT / "train" / ".cache" / "reranker-public"   # the public stage's weights
+DEFAULT_BASE = ROOT / "train" / "checkpoints" / "reranker-public"   # the public stage's weights (committed: ~50 min of CPU)
 PUBLIC_EPOCHS = 2
 PUBLIC_LR = 3e-5
 NEWS_LR = 2e-5            # fine-tuning a trained reranker: a smaller step than from the embedder
@@ -321,7 +321,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--news", type=Path, default=None,
                    help="fine-tune on news-train (train/news-train) after the public stage; without it, the public stage only")
     p.add_argument("--base", type=Path, default=DEFAULT_BASE,
-                   help="the public stage's weights: trained there first when missing (default train/.cache/reranker-public)")
+                   help="the public stage's weights: trained there first when missing (default train/checkpoints/reranker-public, committed)")
     p.add_argument("--holdout-fold", type=int, default=None,
                    help="hold out this fold of news-train's stories for validation (choosing epochs and the mix)")
     p.add_argument("--train-parts", type=int, default=0,

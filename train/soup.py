@@ -2,7 +2,7 @@
 Wortsman et al. 2022): theta = (1 - alpha) * public + alpha * news. Both share one initialisation, so
 their average is a model of its own, as fast as either; it keeps more of what the public stage knew.
 
-    .venv/bin/python train/soup.py FINETUNED OUT [--base train/.cache/reranker-public] [--alpha 0.5]
+    .venv/bin/python train/soup.py FINETUNED OUT [--base train/checkpoints/reranker-public] [--alpha 0.5]
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 from safetensors.numpy import load_file, save_file
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_BASE = ROOT / "train" / ".cache" / "reranker-public"
+DEFAULT_BASE = ROOT / "train" / "checkpoints" / "reranker-public"
 ALPHA = 0.5
 
 
