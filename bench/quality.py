@@ -85,8 +85,9 @@ def news_train(tmp: Path, folds: Path | None, before: Path, before_folds: Path |
     from qa.reranker import MODEL_DIR
 
     articles, questions, _ = news.load()
-    if parts:
-        questions = [q for q in questions if q.part in parts]
+    if parts:  # names or ranges, as train/reranker.py --exclude-parts takes them
+        chosen = news.parts_range(",".join(parts))
+        questions = [q for q in questions if q.part in chosen]
     label = "news-train LSO"
     if folds is None:
         unseen = set(news.unseen_parts(MODEL_DIR, {q.part for q in questions}))
@@ -135,7 +136,7 @@ def main() -> None:
     ap.add_argument("--folds", type=Path, default=CACHE, help="where the shipped reranker's fold models are")
     ap.add_argument("--fresh", action="store_true",
                     help="news-train: only the stories the shipped reranker was never trained on, answered by it")
-    ap.add_argument("--parts", nargs="+", default=None, help="news-train: only these parts (e.g. t69 t70)")
+    ap.add_argument("--parts", nargs="+", default=None, help="news-train: only these parts (e.g. t69 t70, or t69-t84)")
     ap.add_argument("--no-dev-sets", action="store_true", help="news-train only")
     args = ap.parse_args()
     sets = sorted(p for p in Path(args.data).iterdir() if (p / "questions.jsonl").exists() and (p / "corpus.jsonl").exists())
