@@ -23,7 +23,7 @@ RUNTIME_MAX_CHUNKS = 2000
 
 MAX_QUESTION_CHARS = 2000
 DEFAULT_TOP_K = 5       # quotes at most in one answer
-FORMAT_VERSION = 6
+FORMAT_VERSION = 7
 
 
 def resolve_index(index: str | os.PathLike[str] | None) -> Path:

@@ -1,16 +1,20 @@
 """Word overlap between a question and a sentence, weighted by how rare each word is.
 
-Used only to reorder the few best sentences the vectors found: a sentence holding the
-question's rare words ("gambling", "dissented") beats one that is merely on topic. Words
-are lower-cased, stop words dropped, and plural/verb endings stripped.
+A sentence holding the question's rare words ("gambling", "dissented", a name, a figure) is
+likely about what it asks. Used to find candidates the vectors miss (the sentences with the
+most overlap, from the index's postings), as a feature of each candidate, and without the
+reranker to reorder the few best. Words are lower-cased, stop words dropped, and plural/verb
+endings stripped.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections import Counter
+from array import array
 from collections.abc import Iterable
+
+import numpy as np
 
 _WORD = re.compile(r"[A-Za-z0-9]+")
 STOP_WORDS = frozenset(
@@ -33,17 +37,38 @@ def terms(text: str) -> set[str]:
     return {_stem(w) for w in (m.lower() for m in _WORD.findall(text)) if w not in STOP_WORDS}
 
 
-def document_frequencies(texts: Iterable[str]) -> Counter[str]:
-    df: Counter[str] = Counter()
-    for text in texts:
-        df.update(terms(text))
-    return df
+def postings(texts: Iterable[str]) -> dict[str, array]:
+    """Each word -> the positions (in `texts`) of the texts holding it, ascending, int32."""
+    out: dict[str, array] = {}
+    for n, text in enumerate(texts):
+        for t in terms(text):
+            rows = out.get(t)
+            if rows is None:
+                rows = out[t] = array("i")
+            rows.append(n)
+    return out
+
+
+def weights(question_terms: set[str], df: dict[str, int], n_docs: int) -> dict[str, float]:
+    """Each word's inverse document frequency: rare words weigh most."""
+    return {t: math.log((n_docs + 1) / (df.get(t, 0) + 0.5)) for t in question_terms}
 
 
 def coverage(question_terms: set[str], sentence: str, df: dict[str, int], n_docs: int) -> float:
     """Share of the question's IDF weight that the sentence holds (0 to 1)."""
     if not question_terms:
         return 0.0
-    weight = {t: math.log((n_docs + 1) / (df.get(t, 0) + 0.5)) for t in question_terms}
+    weight = weights(question_terms, df, n_docs)
     held = terms(sentence)
     return sum(w for t, w in weight.items() if t in held) / (sum(weight.values()) or 1.0)
+
+
+def best_holding(postings: dict[str, np.ndarray], weight: dict[str, float], k: int) -> np.ndarray:
+    """The k rows holding the most weight of the question's words (by the rows that hold each word,
+    `postings`), best first; ties in row order."""
+    held = [(rows, weight[t]) for t, rows in postings.items() if len(rows)]
+    if not held or k <= 0:
+        return np.zeros(0, np.int64)
+    rows, inverse = np.unique(np.concatenate([r for r, _ in held]), return_inverse=True)
+    score = np.bincount(inverse, np.concatenate([np.full(len(r), w) for r, w in held]))
+    return rows[np.argsort(-score, kind="stable")[:k]]

@@ -40,6 +40,9 @@ class Calibration:
     abstain_at: float        # abstain when P(unanswerable) >= this
     candidates: int          # how many of the vector search's best sentences are reranked
     keep_within: float       # further quotes need at least this share of the best quote's P(answers)
+    # and besides them, how many of the sentences sharing most of the question's rare words that
+    # the vector search missed (answering.candidates)
+    lexical_candidates: int = 0
     # Two passes: rerank the first `first_pass` candidates; the rest only when none of them has
     # P(answers) >= decisive_at (0: one pass over all). Fitted where it loses no held-out answer.
     first_pass: int = 0

@@ -75,6 +75,27 @@ def test_an_edited_or_removed_article_is_never_quoted_in_its_old_form(grown):
         article_text("ports.txt", index)
 
 
+def test_words_find_the_live_sentences_holding_them_in_every_segment(grown):
+    """The postings that find candidates by rare words: global rows, in any segment, and never a
+    sentence of a removed or edited article."""
+    source, index, _, _ = grown
+
+    def holding(word: str) -> list[str]:
+        idx = open_index(index)
+        rows = idx.postings({word}, 1000).get(word, np.zeros(0, np.int64))
+        return [idx.text(int(a))[s:e] for a, _, s, e in idx.sentences_at(rows)]
+
+    assert holding("cargo") == ["Three Black Sea ports reopened to cargo ships on Tuesday."]
+    assert holding("corridor") == [GRAIN]
+    assert len(holding("putin")) > 40  # the first segment's: every story holds the seed's sentences about him
+    (source / "grain.txt").write_text("Grain deal ended\nThe grain corridor deal collapsed on Friday after talks failed.\n")
+    (source / "ports.txt").unlink()
+    rebuild(source=source, index=index)
+    assert holding("cargo") == []
+    assert holding("corridor") == ["The grain corridor deal collapsed on Friday after talks failed."]
+    assert holding("putin") and open_index(index).postings({"putin"}, 3) == {}  # too common to read
+
+
 def test_removing_an_article_alone_adds_no_segment(grown):
     source, index, _, _ = grown
     (source / "ports.txt").unlink()

@@ -18,7 +18,9 @@ It fits, choosing by leave-one-part-out validation over news-train (every part i
   fewest features within half a point of the best hit@1 on both sources; among those, the first
   that meets the product's stated requirement
   (the flagship question on seeds/ quotes Putin's own conditions first: a tie-break, never a fit),
-- how many vector candidates to rerank (the fewest within half a point of the best hit@5),
+- how many vector candidates to rerank (the fewest within half a point of the best hit@5); with
+  `--lexical-candidates N` (default 10) the pool is fixed instead: `--vector-candidates` (20) and the
+  N sharing most rare words that they miss (answering.candidates_for),
 - abstention: logistic regression over a subset of answering.reranked_abstention_features(), cut
   where at most 5% of the answerable questions would be abstained on; the subset whose false-abstain
   stays lowest on both sources (news held out, the Wikipedia check),
@@ -58,6 +60,28 @@ from qa.reranker import MODEL_DIR, Calibration, reranker_input, trained_context_
 
 CACHE = ROOT / "train" / ".cache"
 CANDIDATE_CHOICES = (10, 15, 20, 30)
+
+
+@dataclass(frozen=True)
+class Pool:
+    """The candidates each question gets: the `vector` closest sentences, then the `lexical` ones
+    sharing most of its rare words that those miss (answering.candidates_for)."""
+
+    vector: int
+    lexical: int = 0
+
+    @property
+    def choices(self) -> tuple[int, ...]:
+        """How many of them the fit may choose to rerank: a prefix of the vector order, or all."""
+        return CANDIDATE_CHOICES if not self.lexical else (self.vector + self.lexical,)
+
+    def gather(self, idx, vector, question: str) -> list:
+        return answering.candidates_for(idx, vector, question, self.vector if self.lexical else max(CANDIDATE_CHOICES),
+                                        self.lexical)
+
+    @classmethod
+    def of(cls, cal: Calibration) -> "Pool":
+        return cls(cal.candidates, cal.lexical_candidates)
 WIKI_CHECK = 600          # of the 1,443 held-out Wikipedia questions: a second check, not the fit
 FALSE_ABSTAIN = 0.05
 FEATURES = ("logit", "cosine", "overlap", "kind", "names", "other speaker", "behind best")  # answering.candidate_features(), in order
@@ -124,7 +148,7 @@ def _cache_for(model: Path) -> tuple[Path, dict]:
     return path, (pickle.loads(path.read_bytes()) if path.exists() else {})
 
 
-def news_runs(folds_dir: Path | None, limit: int = 0, model_dir: Path = MODEL_DIR, fresh: bool = False,
+def news_runs(folds_dir: Path | None, pool: Pool, limit: int = 0, model_dir: Path = MODEL_DIR, fresh: bool = False,
               parts: frozenset[str] = frozenset()) -> tuple[list[Run], object]:
     """Every news-train question scored by a model that never saw its story: the fold model holding
     it out, or (folds_dir None) the given model, when it never saw news at all; with `fresh`, only
@@ -150,7 +174,8 @@ def news_runs(folds_dir: Path | None, limit: int = 0, model_dir: Path = MODEL_DI
     context = {trained_context_words(m) for m in models}
     if len(context) > 1:
         sys.exit(f"the fold models read different context ({sorted(context)} words): retrain them alike")
-    mined = news.mine(questions, index, k=max(CANDIDATE_CHOICES), context_words=context.pop())
+    mined = news.mine(questions, index, k=pool.vector if pool.lexical else max(CANDIDATE_CHOICES),
+                      context_words=context.pop(), lexical_k=pool.lexical)
     runs = []
     for model in models:
         path, cache = _cache_for(model)
@@ -168,7 +193,7 @@ def news_runs(folds_dir: Path | None, limit: int = 0, model_dir: Path = MODEL_DI
     return runs, idx
 
 
-def wiki_runs(model: Path, data: Path, seed: int, tmp: Path, limit: int = 0) -> tuple[list[Run], object]:
+def wiki_runs(model: Path, data: Path, seed: int, tmp: Path, pool: Pool, limit: int = 0) -> tuple[list[Run], object]:
     """The Wikipedia questions held out from the public stage, in an index of their articles; half the
     held-out SelQA articles left out of it, so their questions are ones the articles do not cover."""
     questions, _ = load_all(data)
@@ -194,7 +219,7 @@ def wiki_runs(model: Path, data: Path, seed: int, tmp: Path, limit: int = 0) -> 
     by_id = {m.id: m.row for m in idx.articles}
     path, cache = _cache_for(model)
     print(f"wikipedia: {len(items)} held-out questions scored by the shipped model", flush=True)
-    found = [answering.search(idx, v, max(CANDIDATE_CHOICES)) for v in vectors]
+    found = [pool.gather(idx, v, q.question) for v, (q, _, _) in zip(vectors, items)]
     texts_of = [[idx.text(s.article)[s.start:s.end] for s in cands] for cands in found]
     words = trained_context_words(model)
     read = [[reranker_input(idx.text(s.article), s.start, s.end, words) for s in cands] for cands in found]
@@ -216,14 +241,14 @@ def wiki_runs(model: Path, data: Path, seed: int, tmp: Path, limit: int = 0) -> 
 FLAGSHIP = "what conditions did Putin set?"
 
 
-def flagship_requirement(model: Path, tmp: Path):
+def flagship_requirement(model: Path, tmp: Path, pool: Pool):
     """The product's stated requirement (issue 18; tests/test_reranker.py, tests/test_answer.py): on
     seeds/, "what conditions did Putin set?" quotes Putin's own conditions first (not Zelenskyy's
     complaint about them) and both of his conditions among its quotes. It only chooses among fusion
     rules that held-out data cannot tell apart; returns a check of (fitted fusion, its columns)."""
     rebuild(source=ROOT / "seeds", index=tmp / "seed-index")
     idx = open_index(tmp / "seed-index")
-    cands = answering.search(idx, embedder_for(idx).encode_queries([FLAGSHIP])[0], max(CANDIDATE_CHOICES))
+    cands = pool.gather(idx, embedder_for(idx).encode_queries([FLAGSHIP])[0], FLAGSHIP)
     texts = [idx.text(c.article)[c.start:c.end] for c in cands]
     words = trained_context_words(model)
     logits = score_all(model, [(FLAGSHIP, [reranker_input(idx.text(c.article), c.start, c.end, words) for c in cands])], {})[0]
@@ -337,7 +362,8 @@ def unanswerable_probabilities(cal: Calibration, runs: list[Run], idx_of: dict) 
     out = []
     for r in runs:
         s = fused(cal, r)
-        n = cal.first_pass if cal.first_pass and float(_sigmoid(s[:cal.first_pass].max())) >= cal.decisive_at else cal.candidates
+        n = (cal.first_pass if cal.first_pass and float(_sigmoid(s[:cal.first_pass].max())) >= cal.decisive_at
+             else cal.candidates + cal.lexical_candidates)
         feats = answering.reranked_abstention_features(idx_of[r.index], r.question, ranked(r, s, n))
         out.append(float(_sigmoid(np.dot(feats, cal.abstain_weights) + cal.abstain_bias)))
     return np.array(out)
@@ -379,7 +405,7 @@ def measure_calibration(cal: Calibration, runs: list[Run], idx_of: dict) -> dict
             return np.stack([1 - p, p], axis=1)
 
     cols = list(range(len(cal.abstain_weights)))
-    got = two_pass(runs, fusion, [(Fixed(), cal.abstain_at)] * len(runs), cols, idx_of, cal.candidates,
+    got = two_pass(runs, fusion, [(Fixed(), cal.abstain_at)] * len(runs), cols, idx_of, cal.candidates + cal.lexical_candidates,
                    cal.first_pass, cal.decisive_at)
     return {k: got[k] for k in ("hit1", "hit5", "recall", "fa", "read")}
 
@@ -408,6 +434,9 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=SEED)
     p.add_argument("--out", type=Path, default=None, help="calibration.json to write (default: beside --model)")
     p.add_argument("--limit", type=int, default=0, help="this many questions of each source only (a smoke run)")
+    p.add_argument("--lexical-candidates", type=int, default=10,
+                   help="candidates sharing the question's rare words that the vector search misses (0: vector only)")
+    p.add_argument("--vector-candidates", type=int, default=20, help="with --lexical-candidates: the vector search's")
     args = p.parse_args()
     if args.recut and not args.fresh:
         p.error("--recut re-sets the cut on fresh news: give --fresh too")
@@ -417,9 +446,14 @@ def main() -> None:
     parts = news.parts_range(args.parts) if args.parts else frozenset()
     if parts and not args.fresh:
         p.error("--parts picks among the fresh parts: give --fresh too")
-    news_r, news_idx = news_runs(None if no_folds else args.folds, args.limit, args.model, args.fresh, parts)
+    # --fresh measures (and --recut keeps) the rules --model ships with: on the candidates they were made for
+    shipped = args.model / "calibration.json"
+    pool = (Pool.of(Calibration.load(shipped)) if args.fresh and shipped.exists()
+            else Pool(args.vector_candidates, args.lexical_candidates))
+    print(f"candidates: {pool}", flush=True)
+    news_r, news_idx = news_runs(None if no_folds else args.folds, pool, args.limit, args.model, args.fresh, parts)
     with tempfile.TemporaryDirectory() as tmp:
-        wiki_r, wiki_idx = wiki_runs(args.model, args.data, args.seed, Path(tmp), args.limit)
+        wiki_r, wiki_idx = wiki_runs(args.model, args.data, args.seed, Path(tmp), pool, args.limit)
         idx_of = {"news": news_idx, "wiki": wiki_idx}
         if args.fresh and (args.model / "calibration.json").exists():
             shipped = Calibration.load(args.model / "calibration.json")
@@ -433,8 +467,8 @@ def main() -> None:
                 out_path.write_text(json.dumps(record, indent=2) + "\n")
                 print(f"wrote {out_path}")
                 return
-        requirement = flagship_requirement(args.model, Path(tmp))
-        report = fit_all(news_r, wiki_r, idx_of, requirement)
+        requirement = flagship_requirement(args.model, Path(tmp), pool)
+        report = fit_all(news_r, wiki_r, idx_of, pool, requirement)
         # each fold model gets the rules fitted without its held-out stories: bench/quality.py runs
         # news-train through answer() with them, held out end to end
         questions = news.load()[1]
@@ -443,7 +477,7 @@ def main() -> None:
         for model in sorted(set(scorer.values())):
             with contextlib.redirect_stdout(io.StringIO()):
                 rest = [r for r in news_r if scorer[r.group] != model]
-                fold_cal = fit_all(rest, wiki_r, idx_of, requirement)["calibration"]
+                fold_cal = fit_all(rest, wiki_r, idx_of, pool, requirement)["calibration"]
             (model / "calibration.json").write_text(json.dumps(asdict(fold_cal), indent=2) + "\n")
             print(f"wrote {model / 'calibration.json'} (fitted without the parts it answers held out)")
     cal = report.pop("calibration")
@@ -454,7 +488,7 @@ def main() -> None:
     print(f"wrote {out_path} (report: {report_path})")
 
 
-def fit_all(news_r: list[Run], wiki_r: list[Run], idx_of: dict, requirement=None) -> dict:
+def fit_all(news_r: list[Run], wiki_r: list[Run], idx_of: dict, pool: Pool, requirement=None) -> dict:
     n_ans = sum(r.answerable for r in news_r)
     print(f"news-train: {len(news_r)} questions ({n_ans} answerable) from {len({r.story for r in news_r if r.answerable})} stories, "
           f"{len({r.group for r in news_r})} parts; wikipedia check: {len(wiki_r)} ({sum(r.answerable for r in wiki_r)} answerable)")
@@ -495,12 +529,12 @@ def fit_all(news_r: list[Run], wiki_r: list[Run], idx_of: dict, requirement=None
     fusion = fitted[chosen]
     wiki_scores = [fused_scores(fusion, cols, r) for r in wiki_r]
     by_n = {}
-    for n in CANDIDATE_CHOICES:
+    for n in pool.choices:
         by_n[n] = hits(news_r, oof, n)
         print(f"{n:>10} {'%.3f / %.3f' % by_n[n]:>22} {'%.3f / %.3f' % hits(wiki_r, wiki_scores, n):>18}")
     top5 = max(h5 for _, h5 in by_n.values())
     candidates = min(n for n, (_, h5) in by_n.items() if h5 >= top5 - 0.005)
-    print(f"rerank the best {candidates} vector candidates")
+    print(f"rerank the best {candidates} candidates")
 
     # 3. abstention over the candidates as answering ranks them (out-of-part fusion for news)
     def features(runs, scores):
@@ -610,8 +644,8 @@ def fit_all(news_r: list[Run], wiki_r: list[Run], idx_of: dict, requirement=None
     for c, w in zip(cols, fusion.coef_[0]):
         fusion_w[c] = round(float(w), 4)
     cal = Calibration(tuple(fusion_w), round(float(fusion.intercept_[0]), 4), tuple(weights),
-                      round(float(abstain.intercept_[0]), 4), round(cut, 4), candidates, keep_within,
-                      first_pass, decisive_at)
+                      round(float(abstain.intercept_[0]), 4), round(cut, 4), candidates - pool.lexical, keep_within,
+                      pool.lexical, first_pass, decisive_at)
     return {
         "calibration": cal, "fusion_features": chosen, "abstention_features": abstain_name,
         "fitted_on": {"news_questions": len(news_r), "news_answerable": n_ans,

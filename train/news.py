@@ -158,9 +158,11 @@ def build_index(articles: list[dict], cache: Path = INDEX_CACHE) -> Path:
     return cache / "index"
 
 
-def mine(questions: list[NewsQuestion], index: Path, k: int = 40, context_words: int = 0) -> list[Mined]:
-    """Each question's k best sentences by the project's vector search, labelled; each with what a
-    reranker reading `context_words` words of context gets for it."""
+def mine(questions: list[NewsQuestion], index: Path, k: int = 40, context_words: int = 0,
+         lexical_k: int = 0) -> list[Mined]:
+    """Each question's candidates as answering gathers them (answering.candidates_for: the k best
+    sentences by the project's vector search, then `lexical_k` sharing most of its rare words),
+    labelled; each with what a reranker reading `context_words` words of context gets for it."""
     from qa import answering, open_index
     from qa.api import embedder_for
     from qa.reranker import reranker_input
@@ -178,7 +180,7 @@ def mine(questions: list[NewsQuestion], index: Path, k: int = 40, context_words:
                 spans.setdefault(art, []).append((at, at + len(quote)))
         answer_words = (q.answer or "").lower() if q.answer and len(q.answer) > 3 else None
         cands = []
-        for s in answering.search(idx, v, k):
+        for s in answering.candidates_for(idx, v, q.question, k, lexical_k):
             meta = idx.article(s.article)
             text = idx.text(s.article)[s.start:s.end]
             positive = any(a < s.end and s.start < b for a, b in spans.get(meta.id, []))

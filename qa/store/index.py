@@ -92,6 +92,23 @@ class StoredIndex:
                 df[term] = df.get(term, 0) + n
         return df
 
+    def postings(self, terms: set[str], max_rows: int) -> dict[str, np.ndarray]:
+        """The live sentence rows (global) holding each of these words. A word more than `max_rows`
+        sentences of one segment hold is not read: it weighs little, and reading it costs most."""
+        if not terms:
+            return {}
+        marks = ",".join("?" * len(terms))
+        found: dict[str, list[np.ndarray]] = {}
+        for seg in self.segments:
+            gone = seg.deleted_sentences
+            sql = f"SELECT term, rows FROM terms WHERE term IN ({marks}) AND df <= ?"
+            for term, blob in seg.query(sql, [*sorted(terms), max_rows]):
+                rows = np.frombuffer(blob, np.int32).astype(np.int64)
+                if len(gone):
+                    rows = rows[~np.isin(rows, gone)]
+                found.setdefault(term, []).append(rows + seg.sentence_offset)
+        return {t: np.concatenate(parts) for t, parts in found.items()}
+
     def text(self, article_row: int) -> str:
         article_row = int(self.text_of[article_row])
         text = self._texts.get(article_row)

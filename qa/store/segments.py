@@ -44,7 +44,8 @@ def write_segment(folder: Path, entries: list[ArticleEntry], dim: int, index_typ
             text_of INTEGER NOT NULL);
         -- texts apart: a rebuild scans the articles' metadata without reading every text
         CREATE TABLE texts (row INTEGER PRIMARY KEY, text TEXT NOT NULL);
-        CREATE TABLE terms (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
+        -- per word: how many sentences hold it, and which (the segment's sentence rows, int32)
+        CREATE TABLE terms (term TEXT PRIMARY KEY, df INTEGER NOT NULL, rows BLOB NOT NULL) WITHOUT ROWID;
         """
     )
     c = n = 0
@@ -67,9 +68,10 @@ def write_segment(folder: Path, entries: list[ArticleEntry], dim: int, index_typ
         c += len(e.chunks)
         n += len(e.sentences)
         articles[a_row] = (text_of, c, n)
-    # Document frequencies over sentences, for weighting the question's words by rarity.
-    df = lexical.document_frequencies(e.article.text[a:b] for e in entries for a, b in e.sentences)
-    db.executemany("INSERT INTO terms VALUES (?,?)", df.items())
+    # The sentences holding each word: its rarity weighs the question's words, and the rare words
+    # a question shares with a sentence find it when its vector does not (qa.answering.candidates).
+    postings = lexical.postings(e.article.text[a:b] for e in entries for a, b in e.sentences)
+    db.executemany("INSERT INTO terms VALUES (?,?,?)", ((t, len(r), r.tobytes()) for t, r in postings.items()))
     db.commit()
     db.close()
 
