@@ -334,6 +334,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--news-negatives", type=int, default=NEWS_NEGATIVES)
     p.add_argument("--news-hard", choices=["model", "retrieval"], default="model",
                    help="news negatives: those the public-stage reranker ranks highest (default), or retrieval's best")
+    p.add_argument("--lexical-candidates", type=int, default=0,
+                   help="news stage: also mine the N sentences sharing most of each question's rare words that the "
+                        "vector search misses (answering.candidates_for), as answering now reads them")
     p.add_argument("--context-words", type=int, default=0,
                    help="news stage: words before each sentence the reranker reads after it (default 0: the sentence "
                         "alone; 16 was tried and lost held-out hit@1, docs/answering.md section T)")
@@ -421,7 +424,8 @@ def train_news(args) -> None:
         train_m = [q for q in train_m if q.part in kept]
     val_m = [q for q in questions if fold[q.part] == args.holdout_fold]
     index = news.build_index(articles)
-    mined = news.mine(questions, index, k=news_k(args), context_words=args.context_words)
+    mined = news.mine(questions, index, k=news_k(args), context_words=args.context_words,
+                      lexical_k=args.lexical_candidates)
     mined = news.without_parts(mined, excluded)
     by_id = {m.question.id: m for m in mined}
     train_mined = [by_id[q.id] for q in train_m]
@@ -471,7 +475,8 @@ def train_news(args) -> None:
         "stage": "news", "base": str(args.base.relative_to(ROOT)) if args.base.is_relative_to(ROOT) else str(args.base),
         "holdout_fold": args.holdout_fold, "epoch_kept": best, "epochs": args.epochs, "lr": args.lr,
         "batch": args.batch, "max_length": args.max_length, "seed": args.seed, "public_mix": args.public_mix,
-        "news_negatives": args.news_negatives, "news_hard": args.news_hard, "context_words": args.context_words, "news_pairs": len(news_pairs), "public_pairs": len(public),
+        "news_negatives": args.news_negatives, "news_hard": args.news_hard, "context_words": args.context_words,
+        "lexical_candidates": args.lexical_candidates, "news_pairs": len(news_pairs), "public_pairs": len(public),
         "news_questions": len(train_mined), "news_parts": sorted({q.part for q in train_m}),
         "excluded_parts": sorted(excluded), "news_stories": len({q.story for q in train_m if q.answerable}),
         "validation_before": before, "validation": final, "device": device, "seconds": round(time.time() - started),

@@ -7,7 +7,8 @@ written and read), `generations` (the lock and the atomic swap), `rows` (vectors
     index/
       current -> gen-<time>-<pid>     symlink, replaced in one rename when a build completes
       gen-.../manifest.json           model, dimension, chunking, versions, live counts, segments
-      gen-.../store.sqlite            articles' metadata, their stored texts, word document frequencies
+      gen-.../store.sqlite            articles' metadata, their stored texts, and per word the sentence
+                                      rows holding it (how rare it is, and which sentences share it)
       gen-.../chunk_spans.npy         (article, start, end) per chunk row, int32, memory-mapped
       gen-.../sentence_spans.npy      (article, chunk, start, end) per sentence row, int32, memory-mapped
       gen-.../articles.npy            per article row: the row whose stored text it has (itself, or a
