@@ -130,8 +130,8 @@ def candidates_for(idx: StoredIndex, query: np.ndarray, question: str, k: int, l
     """The k sentences closest to the query, then the `lexical_k` sentences holding most of the
     question's rare words among those the vectors missed. A question and its answer can be far
     apart as vectors and still share a name, a figure or a rare word: measured on news-train,
-    the answer is among the 30 closest sentences for 90% of the questions, and among them or the
-    10 sharing most rare words for 94% (docs/answering.md, section Y)."""
+    the answer is among the 30 closest sentences for 90% of the questions, among the 20 closest
+    and the 10 sharing most rare words for 92.5% (docs/answering.md, section Y)."""
     out = search(idx, query, k)
     if lexical_k <= 0:
         return out
