@@ -60,28 +60,6 @@ from qa.reranker import MODEL_DIR, Calibration, reranker_input, trained_context_
 
 CACHE = ROOT / "train" / ".cache"
 CANDIDATE_CHOICES = (10, 15, 20, 30)
-
-
-@dataclass(frozen=True)
-class Pool:
-    """The candidates each question gets: the `vector` closest sentences, then the `lexical` ones
-    sharing most of its rare words that those miss (answering.candidates_for)."""
-
-    vector: int
-    lexical: int = 0
-
-    @property
-    def choices(self) -> tuple[int, ...]:
-        """How many of them the fit may choose to rerank: a prefix of the vector order, or all."""
-        return CANDIDATE_CHOICES if not self.lexical else (self.vector + self.lexical,)
-
-    def gather(self, idx, vector, question: str) -> list:
-        return answering.candidates_for(idx, vector, question, self.vector if self.lexical else max(CANDIDATE_CHOICES),
-                                        self.lexical)
-
-    @classmethod
-    def of(cls, cal: Calibration) -> "Pool":
-        return cls(cal.candidates, cal.lexical_candidates)
 WIKI_CHECK = 600          # of the 1,443 held-out Wikipedia questions: a second check, not the fit
 FALSE_ABSTAIN = 0.05
 FEATURES = ("logit", "cosine", "overlap", "kind", "names", "other speaker", "behind best")  # answering.candidate_features(), in order
@@ -105,6 +83,32 @@ ABSTAIN_SUBSETS = {
 KEEP_SHARES = (0.0, 0.1, 0.2, 0.3, 0.5, 0.7)
 FIRST_PASS_CHOICES = (5, 10)              # two passes: rerank these first, the rest only when none is decisive
 DECISIVE_CHOICES = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+
+
+@dataclass(frozen=True)
+class Pool:
+    """The candidates each question gets: the `vector` closest sentences, then the `lexical` ones
+    sharing most of its rare words that those miss (answering.candidates_for)."""
+
+    vector: int
+    lexical: int = 0
+
+    @property
+    def choices(self) -> tuple[int, ...]:
+        """How many of them the fit may choose to rerank: a prefix of the vector order, or all."""
+        return CANDIDATE_CHOICES if not self.lexical else (self.vector + self.lexical,)
+
+    @property
+    def vector_k(self) -> int:
+        """How many the vector search gives: all the fit may choose among, or the fixed pool's."""
+        return self.vector if self.lexical else max(CANDIDATE_CHOICES)
+
+    def gather(self, idx, vector, question: str) -> list:
+        return answering.candidates_for(idx, vector, question, self.vector_k, self.lexical)
+
+    @classmethod
+    def of(cls, cal: Calibration) -> "Pool":
+        return cls(cal.candidates, cal.lexical_candidates)
 
 
 @dataclass
@@ -174,8 +178,7 @@ def news_runs(folds_dir: Path | None, pool: Pool, limit: int = 0, model_dir: Pat
     context = {trained_context_words(m) for m in models}
     if len(context) > 1:
         sys.exit(f"the fold models read different context ({sorted(context)} words): retrain them alike")
-    mined = news.mine(questions, index, k=pool.vector if pool.lexical else max(CANDIDATE_CHOICES),
-                      context_words=context.pop(), lexical_k=pool.lexical)
+    mined = news.mine(questions, index, k=pool.vector_k, context_words=context.pop(), lexical_k=pool.lexical)
     runs = []
     for model in models:
         path, cache = _cache_for(model)

@@ -69,7 +69,7 @@ def write_segment(folder: Path, entries: list[ArticleEntry], dim: int, index_typ
         n += len(e.sentences)
         articles[a_row] = (text_of, c, n)
     # The sentences holding each word: its rarity weighs the question's words, and the rare words
-    # a question shares with a sentence find it when its vector does not (qa.answering.candidates).
+    # a question shares with a sentence find it when its vector does not (qa.answering.candidates_for).
     postings = lexical.postings(e.article.text[a:b] for e in entries for a, b in e.sentences)
     db.executemany("INSERT INTO terms VALUES (?,?,?)", ((t, len(r), r.tobytes()) for t, r in postings.items()))
     db.commit()
