@@ -36,13 +36,19 @@ def weights_dir(kind: str) -> Path:
     raise ValueError(f"unknown model kind {kind!r}: 'embedder' or 'reranker'")
 
 
-def graph_path(kind: str) -> Path:
-    return GRAPH_DIR / f"{kind}.onnx"
+def graph_path(kind: str, folder: Path | None = None) -> Path:
+    """The shipped graph of `kind`, or the one a model `folder` carries beside its weights: a model of
+    another architecture (a reranker with fewer layers) brings its own (tools/export_onnx.py --reranker)."""
+    return _own(folder, f"{kind}.onnx") or GRAPH_DIR / f"{kind}.onnx"
 
 
-def listing_path(kind: str) -> Path:
+def listing_path(kind: str, folder: Path | None = None) -> Path:
     """The names of the weights the graph takes from the safetensors file (written with the graph)."""
-    return GRAPH_DIR / f"{kind}.weights.json"
+    return _own(folder, f"{kind}.weights.json") or GRAPH_DIR / f"{kind}.weights.json"
+
+
+def _own(folder: Path | None, name: str) -> Path | None:
+    return Path(folder) / name if folder is not None and (Path(folder) / name).exists() else None
 
 
 def cores() -> int:
@@ -86,8 +92,8 @@ def _header(path: Path) -> dict:
     return header
 
 
-def weight_shapes(kind: str) -> dict[str, tuple[int, ...]]:
-    return {name: tuple(t["shape"]) for name, t in _header(weights_dir(kind) / WEIGHTS_FILE).items()}
+def weight_shapes(kind: str, folder: Path | None = None) -> dict[str, tuple[int, ...]]:
+    return {name: tuple(t["shape"]) for name, t in _header(Path(folder or weights_dir(kind)) / WEIGHTS_FILE).items()}
 
 
 @dataclass(frozen=True)
@@ -128,14 +134,16 @@ class Session:
 
     def __init__(self, kind: str, weights: Path | None = None) -> None:
         """`weights`: the folder holding model.safetensors (default: the installed model of `kind`);
-        any model of the graph's architecture, e.g. a reranker just retrained into another folder."""
+        any model of the shipped graph's architecture, e.g. a reranker just retrained into another
+        folder, or one of another architecture with its own graph beside its weights."""
         import onnxruntime as ort
         from safetensors.numpy import load_file
 
         self.kind = kind
         self.output = OUTPUT[kind]
-        weights = load_file(str(Path(weights or weights_dir(kind)) / WEIGHTS_FILE))
-        wanted = json.loads(listing_path(kind).read_text())["weights"]
+        folder = Path(weights or weights_dir(kind))
+        weights = load_file(str(folder / WEIGHTS_FILE))
+        wanted = json.loads(listing_path(kind, folder).read_text())["weights"]
         options = session_options()
         names, values = [], []
         self._keep = []  # the session may read the arrays in place: they live as long as it does
@@ -148,7 +156,7 @@ class Session:
             names.append(name)
             values.append(ort.OrtValue.ortvalue_from_numpy(array))
         options.add_external_initializers(names, values)
-        self.session = ort.InferenceSession(str(graph_path(kind)), options, providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(str(graph_path(kind, folder)), options, providers=["CPUExecutionProvider"])
         self.inputs = tuple(i.name for i in self.session.get_inputs())
         self._lock = threading.Lock()
 

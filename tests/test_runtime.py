@@ -70,6 +70,41 @@ def test_graphs_are_small_and_take_every_weight_from_the_safetensors_files():
         assert len(wanted) > 90 and set(wanted) <= set(shapes)
 
 
+def test_a_reranker_with_fewer_layers_runs_from_its_own_graph(seed_index, tmp_path):
+    """A smaller reranker (train/distill.py keeps some of the layers) brings its graph beside its
+    weights (tools/export_onnx.py --reranker DIR); answering runs it from there, as torch would."""
+    pytest.importorskip("onnx")
+    import shutil
+
+    import torch
+    import transformers
+
+    from qa.reranker import Reranker
+
+    model = transformers.AutoModelForSequenceClassification.from_pretrained(MODEL_DIR, dtype=torch.float32).eval()
+    model.bert.encoder.layer = torch.nn.ModuleList([model.bert.encoder.layer[i] for i in (0, 5)])
+    model.config.num_hidden_layers = 2
+    small = tmp_path / "small"
+    model.save_pretrained(small, safe_serialization=True)
+    for name in ("tokenizer.json", "tokenizer_config.json", "calibration.json"):
+        shutil.copy(MODEL_DIR / name, small / name)
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "export_onnx.py"), "--reranker", str(small)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (small / "reranker.onnx").stat().st_size < 1024 * 1024
+
+    idx = open_index(seed_index)
+    sentences = [idx.text(int(a))[s:e] for a, (s, e) in zip(idx.sentence_article, idx.sentence_spans)][:20]
+    question = "what conditions did Putin set?"
+    batch = transformers.AutoTokenizer.from_pretrained(small)([question] * len(sentences), sentences, truncation=True,
+                                                             max_length=MAX_TOKENS, padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        theirs = model(**batch).logits[:, 0].numpy()
+    ours = Reranker(small).logits(question, sentences)
+    assert np.abs(ours - theirs).max() < 1e-3
+    assert np.abs(ours - load_reranker().logits(question, sentences)).max() > 0.1  # not the shipped 6 layers
+
+
 def test_reranker_logits_match_torch(seed_index, torch_reranker):
     idx = open_index(seed_index)
     sentences = [idx.text(int(a))[s:e] for a, (s, e) in zip(idx.sentence_article, idx.sentence_spans)][:40]

@@ -2,6 +2,7 @@
 
     .venv/bin/python tools/export_onnx.py          # rewrites qa/models/onnx/*.onnx
     .venv/bin/python tools/export_onnx.py --check  # exit 1 if the shipped graphs differ from a fresh export
+    .venv/bin/python tools/export_onnx.py --reranker DIR  # the graph of the reranker in DIR, written beside it
 
 The graphs ship as package data and are run by ONNX Runtime on the answering path (qa/runtime.py),
 so that asking a question never imports torch. Each weight in a graph is an *external* initializer
@@ -33,13 +34,13 @@ OPSET = 17
 INPUTS = ["input_ids", "attention_mask", "token_type_ids"]
 
 
-def _model(kind: str):
+def _model(kind: str, folder: Path | None = None):
     """The architecture only, from the model's config.json: its weights are never part of a graph."""
     import torch
     import transformers
 
     torch.manual_seed(0)
-    config = transformers.AutoConfig.from_pretrained(runtime.weights_dir(kind))
+    config = transformers.AutoConfig.from_pretrained(folder or runtime.weights_dir(kind))
     config.dtype = torch.float32
     cls = transformers.BertModel if kind == "embedder" else transformers.BertForSequenceClassification
     kwargs = {"add_pooling_layer": False} if kind == "embedder" else {}
@@ -62,15 +63,15 @@ class _Output(__import__("torch").nn.Module):
         return out.last_hidden_state if self.kind == "embedder" else out.logits
 
 
-def export(kind: str) -> tuple[bytes, bytes]:
+def export(kind: str, folder: Path | None = None) -> tuple[bytes, bytes]:
     """The graph of `kind` ("embedder" or "reranker") as ONNX bytes, weights external, and the list
-    of those weights' names (JSON) that qa/runtime.py feeds."""
+    of those weights' names (JSON) that qa/runtime.py feeds; of the model in `folder` if given."""
     import onnx
     import torch
 
     warnings.filterwarnings("ignore", category=DeprecationWarning)  # the TorchScript exporter: it keeps weight names
     warnings.filterwarnings("ignore", category=UserWarning)  # tracer notes on branches our inputs never take
-    wrapper = _Output(_model(kind), kind)
+    wrapper = _Output(_model(kind, folder), kind)
     example = tuple(torch.ones((2, 8), dtype=torch.int64) for _ in INPUTS)
     buffer = io.BytesIO()
     output = runtime.OUTPUT[kind]
@@ -83,18 +84,17 @@ def export(kind: str) -> tuple[bytes, bytes]:
             dynamo=False,
         )
     graph = onnx.load_from_string(buffer.getvalue())
-    names = _externalise(graph, kind)
+    names = _externalise(graph, runtime.weight_shapes(kind, folder), kind)
     graph.producer_name, graph.producer_version = "tools/export_onnx.py", ""
     listing = json.dumps({"weights": names}, indent=1).encode() + b"\n"
     return graph.SerializeToString(deterministic=True), listing
 
 
-def _externalise(graph, kind: str) -> list[str]:
+def _externalise(graph, shapes: dict[str, tuple[int, ...]], kind: str) -> list[str]:
     """Every initializer that is a weight in the safetensors file becomes external (no data in the
     graph, only its name): qa/runtime.py feeds it at session creation."""
     from onnx import TensorProto, numpy_helper
 
-    shapes = runtime.weight_shapes(kind)
     missing, names = [], []
     for init in graph.graph.initializer:
         old = init.name
@@ -123,7 +123,14 @@ def _externalise(graph, kind: str) -> list[str]:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--check", action="store_true", help="compare with the shipped graphs instead of writing them")
+    p.add_argument("--reranker", type=Path, default=None,
+                   help="a reranker folder of another architecture (train/distill.py): write its graph beside its weights")
     args = p.parse_args()
+    if args.reranker is not None:
+        for name, data in zip(("reranker.onnx", "reranker.weights.json"), export("reranker", args.reranker)):
+            (args.reranker / name).write_bytes(data)
+            print(f"wrote {args.reranker / name} ({len(data) / 1024:.0f} KiB)")
+        return 0
     stale = []
     for kind in ("embedder", "reranker"):
         for path, data in zip((runtime.graph_path(kind), runtime.listing_path(kind)), export(kind)):
