@@ -62,3 +62,17 @@ def test_parts_kept_out_of_training_leave_no_question_and_no_candidate_sentence(
     assert [m.question.part for m in left] == ["t1"]
     assert "The talks were held in Istanbul." not in {c.text for c in left[0].candidates}
     assert len(left[0].candidates) == 4
+
+
+def test_a_student_learns_the_teachers_logit_on_its_best_candidates_and_a_few_others():
+    """train/distill.py: the teacher's top candidates of each question (where ranking is decided) and
+    some of the rest at random, each labelled with the teacher's own logit, not with the evidence."""
+    import distill
+
+    m = _mined()
+    logits = np.array([0.1, 3.0, 0.9, 5.0, 2.0])
+    pairs = distill.news_pairs([m], [logits], random.Random(0), top=2, others=1)
+    texts = [c.text for c in m.candidates]
+    assert pairs[:2] == [(m.question.question, texts[3], 5.0), (m.question.question, texts[1], 3.0)]
+    assert len(pairs) == 3 and pairs[2][1] in {texts[0], texts[2], texts[4]}
+    assert pairs[2][2] == float(logits[texts.index(pairs[2][1])])
