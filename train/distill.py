@@ -2,6 +2,7 @@
 logits the shipped reranker (the teacher) gives, on the pairs answering puts to it.
 
     .venv/bin/python train/distill.py --out train/.cache/reranker-small     # ~30 min on 2 CPU cores
+    .venv/bin/python tools/export_onnx.py --reranker train/.cache/reranker-small   # its graph, to answer with it
 
 The student starts as the teacher with only some of its layers (`--layers`, e.g. 1,3,5 of 0-5) and
 learns the teacher's logit for each pair (mean squared error): its logits keep the teacher's scale,
@@ -143,7 +144,8 @@ def main() -> None:
         "device": device, "seconds": round(time.time() - started),
     }
     (args.out / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
-    print(f"wrote {args.out} in {time.time() - started:.0f} s")
+    print(f"wrote {args.out} in {time.time() - started:.0f} s; to answer with it, first: "
+          f"python tools/export_onnx.py --reranker {args.out}")
 
 
 def train(model, pairs: list[tuple[str, str, float]], args, device: str) -> None:
