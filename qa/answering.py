@@ -196,7 +196,7 @@ def candidate_features(
         best_vector = max((s.vector for s in candidates), default=0.0)
     return [
         [float(z), s.vector, lexical.coverage(wanted, text, df, n), float(any(k.search(text) for k in kinds)),
-         sum(m in text.lower() for m in mentions) / len(mentions) if mentions else 1.0,
+         sum(m in lexical.fold(text) for m in mentions) / len(mentions) if mentions else 1.0,
          float(other_speaker(text, mentions)), s.vector - best_vector]
         for s, z, text in zip(candidates, logits, texts)
     ]
@@ -219,14 +219,15 @@ def _rerank_by_overlap(idx: StoredIndex, ranked: list[ScoredSentence], question:
     return sorted(head, key=lambda x: -(x.score + W_OVERLAP * x.overlap)) + tail
 
 
-_MENTION = re.compile(r"[A-Za-z0-9][\w’'-]*")
+_MENTION = re.compile(r"[^\W_][\w’'-]*")  # from any letter or digit: "Šefčovič" whole
 
 
 def question_mentions(question: str) -> list[str]:
-    """Names and numbers in a question: capitalised words past the first, and anything with a digit."""
+    """Names and numbers in a question: capitalised words past the first, and anything with a digit;
+    folded (lexical.fold) as the texts they are looked for in."""
     words = _MENTION.findall(question)
     return [
-        re.sub(r"(’s|'s)$", "", w).lower()
+        re.sub(r"'s$", "", lexical.fold(w)).rstrip("'")
         for i, w in enumerate(words)
         if (i > 0 and w[0].isupper()) or any(ch.isdigit() for ch in w)
     ]
@@ -240,7 +241,7 @@ _SPEAKER = re.compile(rf"({_NAME})\s+{_SPEECH}\b|\b{_SPEECH}\s+({_NAME})|\b[Aa]c
 def speakers(sentence: str) -> list[str]:
     """The named people or bodies a sentence attributes words to ("..., Zelenskyy said",
     "said Peskov", "according to the Kremlin"), lower case; pronouns ("he said") name no one."""
-    return [w.lower() for m in _SPEAKER.finditer(sentence) for g in m.groups() if g for w in g.split()]
+    return [lexical.fold(w) for m in _SPEAKER.finditer(sentence) for g in m.groups() if g for w in g.split()]
 
 
 def other_speaker(sentence: str, mentions: list[str]) -> bool:
@@ -256,7 +257,7 @@ def mention_coverage(idx: StoredIndex, question: str, ranked: list[ScoredSentenc
     mentions = question_mentions(question)
     if not mentions:
         return 1.0
-    texts = [idx.text(a).lower() for a in {s.article for s in ranked[:top]}]
+    texts = [lexical.fold(idx.text(a)) for a in {s.article for s in ranked[:top]}]
     return sum(any(m in t for t in texts) for m in mentions) / len(mentions)
 
 

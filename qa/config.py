@@ -23,7 +23,7 @@ RUNTIME_MAX_CHUNKS = 2000
 
 MAX_QUESTION_CHARS = 2000
 DEFAULT_TOP_K = 5       # quotes at most in one answer
-FORMAT_VERSION = 7
+FORMAT_VERSION = 8  # 8: the rare-word postings hold folded words (lexical.fold)
 
 
 def resolve_index(index: str | os.PathLike[str] | None) -> Path:

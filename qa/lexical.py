@@ -3,14 +3,15 @@
 A sentence holding the question's rare words ("gambling", "dissented", a name, a figure) is
 likely about what it asks. Used to find candidates the vectors miss (the sentences with the
 most overlap, from the index's postings), as a feature of each candidate, and without the
-reranker to reorder the few best. Words are lower-cased, stop words dropped, and plural/verb
-endings stripped.
+reranker to reorder the few best. Words are lower-cased and folded to plain letters (fold), stop
+words dropped, and plural/verb endings stripped.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from array import array
 from collections.abc import Iterable
 
@@ -26,6 +27,24 @@ STOP_WORDS = frozenset(
 )
 
 
+# Letters that carry no accent to take off but are read as plain ones ("Wałęsa", "Kılıçdaroğlu"),
+# and typographic quotes and dashes, which most news text has (so that it stays on the fast path).
+_PLAIN = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ð": "d", "ı": "i", "ß": "ss", "æ": "ae", "œ": "oe", "þ": "th",
+                        "’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
+_ACCENTS = re.compile(r"[\u0300-\u036f]")  # combining marks, as NFKD splits them off their letters
+
+
+def fold(text: str) -> str:
+    """Lower case without diacritics, and one apostrophe: a reader types "Babis", "Vucic" or
+    "Sanchez" for the "Babiš", "Vučić" and "Sánchez" of the articles, and outlets spell them
+    either way. Without it a name with one accented letter splits in two ("babi", "vu")."""
+    text = text.lower()
+    if text.isascii():
+        return text
+    text = text.translate(_PLAIN)
+    return text if text.isascii() else _ACCENTS.sub("", unicodedata.normalize("NFKD", text))
+
+
 def _stem(word: str) -> str:
     for suffix in ("ing", "ed", "es", "s", "ly"):
         if len(word) > len(suffix) + 3 and word.endswith(suffix):
@@ -34,7 +53,7 @@ def _stem(word: str) -> str:
 
 
 def terms(text: str) -> set[str]:
-    return {_stem(w) for w in (m.lower() for m in _WORD.findall(text)) if w not in STOP_WORDS}
+    return {_stem(w) for w in _WORD.findall(fold(text)) if w not in STOP_WORDS}
 
 
 def postings(texts: Iterable[str]) -> dict[str, array]:
