@@ -196,9 +196,9 @@ def candidate_features(
         best_vector = max((s.vector for s in candidates), default=0.0)
     return [
         [float(z), s.vector, lexical.coverage(wanted, text, df, n), float(any(k.search(text) for k in kinds)),
-         sum(m in lexical.fold(text) for m in mentions) / len(mentions) if mentions else 1.0,
+         sum(m in folded for m in mentions) / len(mentions) if mentions else 1.0,
          float(other_speaker(text, mentions)), s.vector - best_vector]
-        for s, z, text in zip(candidates, logits, texts)
+        for s, z, text, folded in zip(candidates, logits, texts, map(lexical.fold, texts))
     ]
 
 
