@@ -14,7 +14,9 @@ stories (`--folds DIR`/reranker-foldK, with rules fitted without them by train/f
 `before` by its own fold models where `--before-folds` gives them, else by the `--before` model
 (which must then never have seen news). Per story below the table. With `--fresh`, news-train is
 only its parts the shipped model was never trained on (grown after it), answered by the shipped
-model itself (and by `--before` where it never saw them either): no fold models needed.
+model itself (and by `--before` where it never saw them either): no fold models needed. With
+`--reworded`, news-train is only the questions other readers reworded (train/news-train/reworded.jsonl),
+once as asked and once as reworded: how much an answer depends on the question's wording.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -36,6 +39,7 @@ from qa.evaluation import EvalReport, evaluate  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "train" / ".cache"
 BEFORE = CACHE / "reranker-public"
+REWORDED = ROOT / "train" / "news-train" / "reworded.jsonl"
 HEADER = (f"{'set':<16} {'method':>7} {'q':>5} {'hit@1':>6} {'hit@5':>6} {'MRR':>6} {'abstP':>6} {'abstR':>6} "
           f"{'FA':>6} {'verb':>5} {'p50ms':>6} {'p95ms':>6}")
 
@@ -77,9 +81,11 @@ def merged(reports: list[EvalReport]) -> EvalReport:
 
 
 def news_train(tmp: Path, folds: Path | None, before: Path, before_folds: Path | None,
-               parts: list[str] | None = None) -> list[str]:
+               parts: list[str] | None = None, form: str = "") -> list[str]:
     """news-train through answer(), each story answered by the fold model that never saw it; with
-    `folds` None, only the stories the shipped model never saw, answered by it; `parts`: only these."""
+    `folds` None, only the stories the shipped model never saw, answered by it; `parts`: only these.
+    `form` "asked" or "reworded": only the questions train/news-train/reworded.jsonl rewords, as
+    asked or as reworded (the same questions as other readers type them)."""
     sys.path.insert(0, str(ROOT / "train"))
     import news
     from qa.reranker import MODEL_DIR
@@ -88,6 +94,9 @@ def news_train(tmp: Path, folds: Path | None, before: Path, before_folds: Path |
     if parts:  # names or ranges, as train/reranker.py --exclude-parts takes them
         chosen = news.parts_range(",".join(parts))
         questions = [q for q in questions if q.part in chosen]
+    if form:
+        words = {q.id.removesuffix("~r"): q.question for q in news.reworded(questions, REWORDED)}
+        questions = [replace(q, question=words[q.id]) if form == "reworded" else q for q in questions if q.id in words]
     label = "news-train LSO"
     if folds is None:
         unseen = set(news.unseen_parts(MODEL_DIR, {q.part for q in questions}))
@@ -95,6 +104,7 @@ def news_train(tmp: Path, folds: Path | None, before: Path, before_folds: Path |
         label = "news-train new"
         if (before / "training.json").exists() and set(news.unseen_parts(before, unseen)) != unseen:
             sys.exit(f"--before {before} was trained on some of the stories the shipped model never saw")
+    label += f" {form}" if form else ""
     fold = news.folds(questions)
     index = news.build_index(articles)
     news.mine(questions, index, k=5)  # gives each unanswerable question the story retrieval lands on
@@ -138,10 +148,13 @@ def main() -> None:
                     help="news-train: only the stories the shipped reranker was never trained on, answered by it")
     ap.add_argument("--parts", nargs="+", default=None, help="news-train: only these parts (e.g. t69 t70, or t69-t84)")
     ap.add_argument("--no-dev-sets", action="store_true", help="news-train only")
+    ap.add_argument("--reworded", action="store_true",
+                    help="news-train: the questions other readers reworded (train/news-train/reworded.jsonl), as "
+                         "asked and as reworded, side by side")
     args = ap.parse_args()
     sets = sorted(p for p in Path(args.data).iterdir() if (p / "questions.jsonl").exists() and (p / "corpus.jsonl").exists())
     # a run over some of the sets goes to its own section of docs/benchmarks.md, not over the full table
-    partial = args.no_dev_sets or args.parts
+    partial = args.no_dev_sets or args.parts or args.reworded
     with recorded("Answer quality, news-train parts" if partial else "Answer quality"):
         print(HEADER)
         print("-" * len(HEADER))
@@ -155,9 +168,10 @@ def main() -> None:
                 print(f"{'':<16} (index built in {time.perf_counter() - t0:.1f} s)")
             have_folds = all((args.folds / f"reranker-fold{k}" / "calibration.json").exists() for k in (0, 1))
             if not args.no_news_train and (have_folds or args.fresh) and (ROOT / "train" / "news-train" / "questions.jsonl").exists():
-                for line in news_train(Path(tmp), None if args.fresh else args.folds, args.before, args.before_folds,
-                                       args.parts):
-                    print(line)
+                for form in ("asked", "reworded") if args.reworded else ("",):
+                    for line in news_train(Path(tmp), None if args.fresh else args.folds, args.before, args.before_folds,
+                                           args.parts, form):
+                        print(line)
             elif not args.no_news_train:
                 print("news-train: skipped (needs train/news-train built and the fold models of train/reranker.py)")
         print(f"vector: rerank=False; before: {args.before}; after: as shipped")

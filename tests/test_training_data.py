@@ -76,3 +76,24 @@ def test_a_student_learns_the_teachers_logit_on_its_best_candidates_and_a_few_ot
     assert pairs[:2] == [(m.question.question, texts[3], 5.0), (m.question.question, texts[1], 3.0)]
     assert len(pairs) == 3 and pairs[2][1] in {texts[0], texts[2], texts[4]}
     assert pairs[2][2] == float(logits[texts.index(pairs[2][1])])
+
+
+def test_a_reworded_question_keeps_its_evidence_and_story_under_an_id_of_its_own(tmp_path):
+    q = _mined().question
+    other = news.NewsQuestion("t1-q2", "who hosted the talks?", False, [], None, "unanswerable", "t1", "story")
+    words = tmp_path / "reworded.jsonl"
+    words.write_text(json.dumps({"id": "t1-q1", "paraphrase": "putin demands for a ceasefire"}) + "\n")
+    [r] = news.reworded([q, other], words)  # a question nobody reworded adds nothing
+    assert (r.id, r.question) == ("t1-q1~r", "putin demands for a ceasefire")
+    assert (r.evidence, r.answer, r.answerable, r.part, r.story) == (q.evidence, q.answer, True, "t1", "story")
+
+
+def test_weights_trained_on_from_a_news_stage_list_the_parts_their_base_saw_too(tmp_path):
+    import reranker
+
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "training.json").write_text(json.dumps({"stage": "news", "news_parts": ["t1", "t2"]}))
+    assert reranker.base_parts(base) == {"t1", "t2"}
+    (base / "training.json").write_text(json.dumps({"stage": "public"}))
+    assert reranker.base_parts(base) == set()

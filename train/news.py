@@ -17,7 +17,7 @@ import json
 import random
 import sys
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -123,6 +123,17 @@ def unseen_parts(model: Path, parts) -> list[str]:
     if trained is None:
         raise SystemExit(f"{model}/training.json does not list the parts it was trained on (news_parts)")
     return sorted(set(parts) - set(trained))
+
+
+def reworded(questions: list[NewsQuestion], path: Path) -> list[NewsQuestion]:
+    """Those of `questions` that `path` rewords (jsonl of id, paraphrase: the same question as another
+    reader would type it), as questions of their own with the same evidence (id + "~r")."""
+    text = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            item = json.loads(line)
+            text[item["id"]] = item["paraphrase"]
+    return [replace(q, id=f"{q.id}~r", question=text[q.id]) for q in questions if q.id in text]
 
 
 def parts_range(text: str) -> frozenset[str]:

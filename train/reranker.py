@@ -340,6 +340,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--context-words", type=int, default=0,
                    help="news stage: words before each sentence the reranker reads after it (default 0: the sentence "
                         "alone; 16 was tried and lost held-out hit@1, docs/answering.md section T)")
+    p.add_argument("--reworded", type=Path, default=None,
+                   help="news stage: also train on these rewordings of the training questions (jsonl of id, "
+                        "paraphrase; train/news-train/reworded.jsonl), each with its question's evidence")
     p.add_argument("--save-epochs", action="store_true", help="also keep each epoch's weights in OUT-epochN")
     p.add_argument("--no-validation", action="store_true",
                    help="news stage: no validation before or after an epoch (epochs fixed beforehand; a fold model's "
@@ -423,6 +426,9 @@ def train_news(args) -> None:
         kept = [part for part in fold if fold[part] != args.holdout_fold][: args.train_parts]
         train_m = [q for q in train_m if q.part in kept]
     val_m = [q for q in questions if fold[q.part] == args.holdout_fold]
+    if args.reworded:  # the same questions as other readers word them: same evidence, new words
+        train_m += news.reworded(train_m, args.reworded)
+        questions = train_m + val_m
     index = news.build_index(articles)
     mined = news.mine(questions, index, k=news_k(args), context_words=args.context_words,
                       lexical_k=args.lexical_candidates)
@@ -477,13 +483,21 @@ def train_news(args) -> None:
         "batch": args.batch, "max_length": args.max_length, "seed": args.seed, "public_mix": args.public_mix,
         "news_negatives": args.news_negatives, "news_hard": args.news_hard, "context_words": args.context_words,
         "lexical_candidates": args.lexical_candidates, "news_pairs": len(news_pairs), "public_pairs": len(public),
-        "news_questions": len(train_mined), "news_parts": sorted({q.part for q in train_m}),
+        "news_questions": len(train_mined), "news_parts": sorted({q.part for q in train_m} | base_parts(args.base)),
+        "reworded": str(args.reworded) if args.reworded else None,
         "excluded_parts": sorted(excluded), "news_stories": len({q.story for q in train_m if q.answerable}),
         "validation_before": before, "validation": final, "device": device, "seconds": round(time.time() - started),
     }
     (args.out / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(f"kept epoch {best}: {_rounded(final)}")
     print(f"wrote {args.out} in {time.time() - started:.0f} s")
+
+
+def base_parts(base: Path) -> set[str]:
+    """The news parts the starting weights were trained on already (a news-stage base), so that the
+    new weights' training.json lists every part they have seen (news.unseen_parts reads it)."""
+    record = json.loads((base / "training.json").read_text()) if (base / "training.json").exists() else {}
+    return set(record.get("news_parts") or []) if record.get("stage") == "news" else set()
 
 
 def news_k(args) -> int:
