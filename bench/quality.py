@@ -95,7 +95,7 @@ def news_train(tmp: Path, folds: Path | None, before: Path, before_folds: Path |
         chosen = news.parts_range(",".join(parts))
         questions = [q for q in questions if q.part in chosen]
     if form:
-        words = {q.id.removesuffix("~r"): q.question for q in news.reworded(questions, REWORDED)}
+        words = news.rewordings(REWORDED)
         questions = [replace(q, question=words[q.id]) if form == "reworded" else q for q in questions if q.id in words]
     label = "news-train LSO"
     if folds is None:

@@ -86,6 +86,11 @@ def test_a_reworded_question_keeps_its_evidence_and_story_under_an_id_of_its_own
     [r] = news.reworded([q, other], words)  # a question nobody reworded adds nothing
     assert (r.id, r.question) == ("t1-q1~r", "putin demands for a ceasefire")
     assert (r.evidence, r.answer, r.answerable, r.part, r.story) == (q.evidence, q.answer, True, "t1", "story")
+    # trained on in one wording or in both
+    assert [x.id for x in news.with_rewordings([q, other], words)] == ["t1-q1", "t1-q2", "t1-q1~r"]
+    assert [x.question for x in news.with_rewordings([q, other], words, instead=True)] == [
+        "who hosted the talks?", "putin demands for a ceasefire"]
+    assert news.with_rewordings([q, other], words, instead=True, share=0.0) == [q, other]
 
 
 def test_weights_trained_on_from_a_news_stage_list_the_parts_their_base_saw_too(tmp_path):

@@ -4,6 +4,7 @@
     .venv/bin/python train/fit_answering.py --no-folds  # the same for a model that never saw news
     .venv/bin/python train/fit_answering.py --fresh     # on the parts added after the model was trained, scored by it
     .venv/bin/python train/fit_answering.py --fresh --recut   # the shipped rules, the abstention cut re-set on those
+    ... --reworded train/news-train/reworded.jsonl  # each question also as another reader worded it
 
 Needs the fold models of `train/reranker.py --news train/news-train --holdout-fold K --out
 train/.cache/reranker-foldK` (K = 0, 1) and the shipped model. Each news-train question is scored by
@@ -153,11 +154,12 @@ def _cache_for(model: Path) -> tuple[Path, dict]:
 
 
 def news_runs(folds_dir: Path | None, pool: Pool, limit: int = 0, model_dir: Path = MODEL_DIR, fresh: bool = False,
-              parts: frozenset[str] = frozenset()) -> tuple[list[Run], object]:
+              parts: frozenset[str] = frozenset(), reworded: Path | None = None) -> tuple[list[Run], object]:
     """Every news-train question scored by a model that never saw its story: the fold model holding
     it out, or (folds_dir None) the given model, when it never saw news at all; with `fresh`, only
     the questions of the parts the given model was never trained on (of `parts`, when given: the
-    rest stay unseen by any rule, for a test), scored by that model itself."""
+    rest stay unseen by any rule, for a test), scored by that model itself. `reworded`: each question
+    also as another reader worded it (jsonl of id, paraphrase), where that file has it."""
     articles, questions, _ = news.load()
     if fresh:
         unseen = set(news.unseen_parts(model_dir, {q.part for q in questions}))
@@ -170,6 +172,8 @@ def news_runs(folds_dir: Path | None, pool: Pool, limit: int = 0, model_dir: Pat
         questions = [q for q in questions if q.part in unseen]
     if limit:  # a quick smoke run of the script
         questions = random.Random(SEED).sample(questions, limit)
+    if reworded:
+        questions = news.with_rewordings(questions, reworded)
     fold = news.folds(questions)
     index = news.build_index(articles)
     idx = open_index(index)
@@ -221,7 +225,7 @@ def wiki_runs(model: Path, data: Path, seed: int, tmp: Path, pool: Pool, limit: 
     vectors = embedder_for(idx).encode_queries([q.question for q, _, _ in items])
     by_id = {m.id: m.row for m in idx.articles}
     path, cache = _cache_for(model)
-    print(f"wikipedia: {len(items)} held-out questions scored by the shipped model", flush=True)
+    print(f"wikipedia: {len(items)} held-out questions scored by {model}", flush=True)
     found = [pool.gather(idx, v, q.question) for v, (q, _, _) in zip(vectors, items)]
     texts_of = [[idx.text(s.article)[s.start:s.end] for s in cands] for cands in found]
     words = trained_context_words(model)
@@ -434,6 +438,9 @@ def main() -> None:
                    help="with --fresh: keep --model's fitted rules and re-set only the abstention cut on the fresh parts")
     p.add_argument("--parts", default="",
                    help="with --fresh: only these of the fresh parts, e.g. t85-t100 (the others kept for a test)")
+    p.add_argument("--reworded", type=Path, default=None,
+                   help="news-train's questions also as other readers worded them (train/news-train/reworded.jsonl), "
+                        "where it has them: measured, cut or fitted on both wordings")
     p.add_argument("--seed", type=int, default=SEED)
     p.add_argument("--out", type=Path, default=None, help="calibration.json to write (default: beside --model)")
     p.add_argument("--limit", type=int, default=0, help="this many questions of each source only (a smoke run)")
@@ -454,7 +461,8 @@ def main() -> None:
     pool = (Pool.of(Calibration.load(shipped)) if args.fresh and shipped.exists()
             else Pool(args.vector_candidates, args.lexical_candidates))
     print(f"candidates: {pool}", flush=True)
-    news_r, news_idx = news_runs(None if no_folds else args.folds, pool, args.limit, args.model, args.fresh, parts)
+    news_r, news_idx = news_runs(None if no_folds else args.folds, pool, args.limit, args.model, args.fresh, parts,
+                                 args.reworded)
     with tempfile.TemporaryDirectory() as tmp:
         wiki_r, wiki_idx = wiki_runs(args.model, args.data, args.seed, Path(tmp), pool, args.limit)
         idx_of = {"news": news_idx, "wiki": wiki_idx}
@@ -466,7 +474,8 @@ def main() -> None:
                       + ", ".join(f"{k} {v:.3f}" for k, v in got.items()), flush=True)
             if args.recut:
                 cal, cut_report = recut(shipped, news_r, wiki_r, idx_of)
-                record = json.loads((args.model / "calibration.json").read_text()) | asdict(cal) | {"cut_fitted_on": cut_report}
+                record = json.loads((args.model / "calibration.json").read_text()) | asdict(cal) | {
+                    "cut_fitted_on": cut_report | {"reworded": str(args.reworded) if args.reworded else None}}
                 out_path.write_text(json.dumps(record, indent=2) + "\n")
                 print(f"wrote {out_path}")
                 return

@@ -125,15 +125,33 @@ def unseen_parts(model: Path, parts) -> list[str]:
     return sorted(set(parts) - set(trained))
 
 
+def rewordings(path: Path) -> dict[str, str]:
+    """Question id -> the same question as another reader would type it (jsonl of id, paraphrase)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return {item["id"]: item["paraphrase"] for item in map(json.loads, filter(str.strip, lines))}
+
+
 def reworded(questions: list[NewsQuestion], path: Path) -> list[NewsQuestion]:
-    """Those of `questions` that `path` rewords (jsonl of id, paraphrase: the same question as another
-    reader would type it), as questions of their own with the same evidence (id + "~r")."""
-    text = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            item = json.loads(line)
-            text[item["id"]] = item["paraphrase"]
+    """Those of `questions` that `path` rewords, as questions of their own with the same evidence
+    (id + "~r")."""
+    text = rewordings(path)
     return [replace(q, id=f"{q.id}~r", question=text[q.id]) for q in questions if q.id in text]
+
+
+def with_rewordings(questions: list[NewsQuestion], path: Path, instead: bool = False, share: float = 1.0,
+                    seed: int = 0) -> list[NewsQuestion]:
+    """`questions` and their rewordings: of each part's questions that `path` rewords, a seeded `share`;
+    with `instead`, a reworded question replaces its question as asked, so that each is trained on
+    once, in one of its wordings (about as many pairs as without)."""
+    text = rewordings(path)
+    rng = random.Random(seed)
+    chosen = set()
+    for part in sorted({q.part for q in questions}):
+        ids = sorted(q.id for q in questions if q.part == part and q.id in text)
+        rng.shuffle(ids)
+        chosen.update(ids[: round(share * len(ids))])
+    copies = [replace(q, id=f"{q.id}~r", question=text[q.id]) for q in questions if q.id in chosen]
+    return [q for q in questions if not (instead and q.id in chosen)] + copies
 
 
 def parts_range(text: str) -> frozenset[str]:

@@ -343,6 +343,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--reworded", type=Path, default=None,
                    help="news stage: also train on these rewordings of the training questions (jsonl of id, "
                         "paraphrase; train/news-train/reworded.jsonl), each with its question's evidence")
+    p.add_argument("--reworded-instead", action="store_true",
+                   help="with --reworded: a reworded question replaces its question as asked instead of joining it")
+    p.add_argument("--reworded-share", type=float, default=1.0,
+                   help="with --reworded: this share of each part's training questions (seeded) in their other wording")
     p.add_argument("--save-epochs", action="store_true", help="also keep each epoch's weights in OUT-epochN")
     p.add_argument("--no-validation", action="store_true",
                    help="news stage: no validation before or after an epoch (epochs fixed beforehand; a fold model's "
@@ -427,7 +431,7 @@ def train_news(args) -> None:
         train_m = [q for q in train_m if q.part in kept]
     val_m = [q for q in questions if fold[q.part] == args.holdout_fold]
     if args.reworded:  # the same questions as other readers word them: same evidence, new words
-        train_m += news.reworded(train_m, args.reworded)
+        train_m = news.with_rewordings(train_m, args.reworded, args.reworded_instead, args.reworded_share, args.seed)
         questions = train_m + val_m
     index = news.build_index(articles)
     mined = news.mine(questions, index, k=news_k(args), context_words=args.context_words,
@@ -484,7 +488,8 @@ def train_news(args) -> None:
         "news_negatives": args.news_negatives, "news_hard": args.news_hard, "context_words": args.context_words,
         "lexical_candidates": args.lexical_candidates, "news_pairs": len(news_pairs), "public_pairs": len(public),
         "news_questions": len(train_mined), "news_parts": sorted({q.part for q in train_m} | base_parts(args.base)),
-        "reworded": str(args.reworded) if args.reworded else None,
+        "reworded": str(args.reworded) if args.reworded else None, "reworded_instead": args.reworded_instead,
+        "reworded_share": args.reworded_share,
         "excluded_parts": sorted(excluded), "news_stories": len({q.story for q in train_m if q.answerable}),
         "validation_before": before, "validation": final, "device": device, "seconds": round(time.time() - started),
     }
