@@ -143,15 +143,15 @@ def with_rewordings(questions: list[NewsQuestion], path: Path, instead: bool = F
     """`questions` and their rewordings: of each part's questions that `path` rewords, a seeded `share`;
     with `instead`, a reworded question replaces its question as asked, so that each is trained on
     once, in one of its wordings (about as many pairs as without)."""
-    text = rewordings(path)
+    copies = reworded(questions, path)
     rng = random.Random(seed)
     chosen = set()
     for part in sorted({q.part for q in questions}):
-        ids = sorted(q.id for q in questions if q.part == part and q.id in text)
+        ids = sorted(c.id.removesuffix("~r") for c in copies if c.part == part)
         rng.shuffle(ids)
         chosen.update(ids[: round(share * len(ids))])
-    copies = [replace(q, id=f"{q.id}~r", question=text[q.id]) for q in questions if q.id in chosen]
-    return [q for q in questions if not (instead and q.id in chosen)] + copies
+    return [q for q in questions if not (instead and q.id in chosen)] + [
+        c for c in copies if c.id.removesuffix("~r") in chosen]
 
 
 def parts_range(text: str) -> frozenset[str]:
