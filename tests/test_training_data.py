@@ -78,6 +78,25 @@ def test_a_student_learns_the_teachers_logit_on_its_best_candidates_and_a_few_ot
     assert pairs[2][2] == float(logits[texts.index(pairs[2][1])])
 
 
+def test_a_reworded_question_learns_the_teachers_logits_for_the_question_as_asked():
+    """train/distill.py --reworded: the evidence and the first other candidates (never an ambiguous
+    one), each read with the question's rewording and labelled with the teacher's logit for it as asked."""
+    import distill
+
+    m = _mined()
+    picked = distill.reworded_candidates(m, negatives=2)
+    texts = [c.text for c in m.candidates]
+    assert picked == [texts[1], texts[0], texts[2]]  # the evidence first; texts[3] is ambiguous
+    asked = np.array([3.0, -1.0, -2.5])
+    words = {"t1-q1": "putin demands for a ceasefire"}
+    only_reworded = distill.reworded_pairs([m], [asked], words, [picked], random.Random(0), asked_share=0.0)
+    assert only_reworded == [("putin demands for a ceasefire", texts[1], 3.0),
+                             ("putin demands for a ceasefire", texts[0], -1.0),
+                             ("putin demands for a ceasefire", texts[2], -2.5)]
+    both = distill.reworded_pairs([m], [asked], words, [picked], random.Random(0), asked_share=1.0)
+    assert both[3:] == [(m.question.question, s, z) for _, s, z in only_reworded]
+
+
 def test_a_reworded_question_keeps_its_evidence_and_story_under_an_id_of_its_own(tmp_path):
     q = _mined().question
     other = news.NewsQuestion("t1-q2", "who hosted the talks?", False, [], None, "unanswerable", "t1", "story")
