@@ -122,12 +122,14 @@ def main() -> None:
     p.add_argument("--negatives", type=int, default=REWORDED_NEGATIVES, help="with --reworded: other candidates a question")
     p.add_argument("--asked-share", type=float, default=ASKED_SHARE, help="with --reworded: questions also kept as asked")
     args = p.parse_args()
-    if args.reworded:  # the defaults of a fine-tune: every layer, a small step, fewer public pairs
+    # defaults left unset (None): with --reworded those of a fine-tune (every layer, a small step, fewer public pairs)
+    if args.layers is None:
         depth = json.loads((args.teacher / "config.json").read_text())["num_hidden_layers"]
-        args.layers = args.layers or ",".join(map(str, range(depth)))
-    args.layers = args.layers or LAYERS
-    args.lr = args.lr or (REWORDED_LR if args.reworded else LR)
-    args.public_pairs = args.public_pairs or (REWORDED_PUBLIC if args.reworded else PUBLIC_PAIRS)
+        args.layers = ",".join(map(str, range(depth))) if args.reworded else LAYERS
+    if args.lr is None:
+        args.lr = REWORDED_LR if args.reworded else LR
+    if args.public_pairs is None:
+        args.public_pairs = REWORDED_PUBLIC if args.reworded else PUBLIC_PAIRS
     started = time.time()
     _, device = _setup(args.seed)
     rng = random.Random(args.seed)
