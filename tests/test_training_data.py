@@ -121,3 +121,21 @@ def test_weights_trained_on_from_a_news_stage_list_the_parts_their_base_saw_too(
     assert reranker.base_parts(base) == {"t1", "t2"}
     (base / "training.json").write_text(json.dumps({"stage": "public"}))
     assert reranker.base_parts(base) == set()
+
+
+def test_the_abstention_cut_keeps_false_abstain_at_five_percent_in_every_wording():
+    import fit_answering
+
+    # P(unanswerable) of 100 answerable questions as asked (low) and 100 reworded (higher: another
+    # reader's words lower every logit), and 20 unanswerable ones
+    asked, reworded = np.linspace(0.0, 0.6, 100), np.linspace(0.2, 0.9, 100)
+    p = np.concatenate([asked, reworded, np.full(20, 0.95)])
+    unanswerable = np.array([False] * 200 + [True] * 20)
+    wording = np.array(["asked"] * 100 + ["reworded"] * 100 + ["asked"] * 20)
+    cut = fit_answering.cut_in_every_group(p, unanswerable, wording)
+    assert np.mean(reworded >= cut) <= fit_answering.FALSE_ABSTAIN
+    assert np.mean(asked >= cut) == 0.0          # the stricter group decides
+    assert np.all(p[unanswerable] >= cut)
+    # one group: the 95th percentile of all answerable questions, as before
+    pooled = fit_answering.cut_in_every_group(p, unanswerable, np.zeros(len(p)))
+    assert pooled < cut and np.mean(p[~unanswerable] >= pooled) <= fit_answering.FALSE_ABSTAIN + 0.005

@@ -23,8 +23,9 @@ It fits, choosing by leave-one-part-out validation over news-train (every part i
   `--lexical-candidates N` (default 10) the pool is fixed instead: `--vector-candidates` (20) and the
   N sharing most rare words that they miss (answering.candidates_for),
 - abstention: logistic regression over a subset of answering.reranked_abstention_features(), cut
-  where at most 5% of the answerable questions would be abstained on; the subset whose false-abstain
-  stays lowest on both sources (news held out, the Wikipedia check),
+  where at most 5% of the answerable questions would be abstained on (in each wording, with
+  `--reworded`); the subset whose false-abstain stays lowest on both sources (news held out, the
+  Wikipedia check),
 - two passes (speed): rerank a first few candidates and the rest only when none is decisive, where
   that loses nothing held out,
 - how many quotes to show (`keep_within`),
@@ -126,6 +127,7 @@ class Run:
     labels: list[bool]
     feats: list[list[float]]
     index: str           # "news" or "wiki": which index its features read
+    wording: str = "asked"  # or "reworded": as another reader typed it (news.reworded)
 
 
 def score_all(model: Path, items: list[tuple[str, list[str]]], cache: dict) -> list[np.ndarray]:
@@ -195,7 +197,8 @@ def news_runs(folds_dir: Path | None, pool: Pool, limit: int = 0, model_dir: Pat
             feats = answering.candidate_features(idx, m.question.question, texts, cands, logits)
             cands = [replace(s, logit=float(z), overlap=f[2]) for s, z, f in zip(cands, logits, feats)]
             runs.append(Run("news", m.question.part, m.question.story, m.question.question, m.question.answerable,
-                            m.question.kind, cands, [c.positive for c in m.candidates], feats, "news"))
+                            m.question.kind, cands, [c.positive for c in m.candidates], feats, "news",
+                            "reworded" if m.question.id.endswith("~r") else "asked"))
         path.write_bytes(pickle.dumps(cache))
     return runs, idx
 
@@ -323,13 +326,21 @@ def _sigmoid(z):
     return 1 / (1 + np.exp(-np.clip(z, -60, 60)))
 
 
-def fit_abstention(x: np.ndarray, y: np.ndarray, other: tuple[np.ndarray, np.ndarray] | None = None
-                   ) -> tuple[LogisticRegression, float]:
+def cut_in_every_group(p: np.ndarray, unanswerable: np.ndarray, groups: np.ndarray) -> float:
+    """The abstention cut (abstain when P(unanswerable) >= it) that abstains on at most FALSE_ABSTAIN
+    of the answerable questions of every group: the stricter group decides (section R's rule)."""
+    return max(float(np.quantile(p[~unanswerable & (groups == g)], 1 - FALSE_ABSTAIN))
+               for g in set(groups[~unanswerable]))
+
+
+def fit_abstention(x: np.ndarray, y: np.ndarray, other: tuple[np.ndarray, np.ndarray] | None = None,
+                   wordings: np.ndarray | None = None) -> tuple[LogisticRegression, float]:
     """Logistic regression on (x, y), cut at FALSE_ABSTAIN of the answerable questions it was fitted
-    on, and of `other`'s (the other source's) where given: the stricter cut decides, so the rule
-    keeps its false-abstain on both sources (section R's rule: 5% in every group)."""
+    on, of each wording where `wordings` tells them apart (as asked, as reworded by another reader),
+    and of `other`'s (the other source's) where given: the stricter cut decides, so the rule keeps its
+    false-abstain on both sources and both wordings (section R's rule: 5% in every group)."""
     model = LogisticRegression(class_weight="balanced", max_iter=2000).fit(x, y)
-    cut = float(np.quantile(model.predict_proba(x[~y])[:, 1], 1 - FALSE_ABSTAIN))
+    cut = cut_in_every_group(model.predict_proba(x)[:, 1], y, wordings if wordings is not None else np.zeros(len(y)))
     if other is not None:
         ox, oy = other
         cut = max(cut, float(np.quantile(model.predict_proba(ox[~oy])[:, 1], 1 - FALSE_ABSTAIN)))
@@ -378,26 +389,34 @@ def unanswerable_probabilities(cal: Calibration, runs: list[Run], idx_of: dict) 
 
 def recut(cal: Calibration, news_r: list[Run], wiki_r: list[Run], idx_of: dict) -> tuple[Calibration, dict]:
     """The same rules with the abstention cut re-set where FALSE_ABSTAIN of the answerable questions
-    would be abstained on, in fresh news scored by the model that ships (the stricter of that and the
-    Wikipedia check, as fit_abstention): the fitted weights stay, the cut follows the model's own
-    logits rather than its fold models'. Checked leaving one part out (the cut set without it)."""
+    would be abstained on, in fresh news scored by the model that ships, in each wording it has (the
+    stricter of those and the Wikipedia check, as fit_abstention): the fitted weights stay, the cut
+    follows the model's own logits rather than its fold models'. Checked leaving one part out (the
+    cut set without it)."""
     pn, pw = unanswerable_probabilities(cal, news_r, idx_of), unanswerable_probabilities(cal, wiki_r, idx_of)
     yn, yw = np.array([not r.answerable for r in news_r]), np.array([not r.answerable for r in wiki_r])
+    wordings = np.array([r.wording for r in news_r])
     wiki_cut = float(np.quantile(pw[~yw], 1 - FALSE_ABSTAIN))
-    cut = max(float(np.quantile(pn[~yn], 1 - FALSE_ABSTAIN)), wiki_cut)
+    cut = max(cut_in_every_group(pn, yn, wordings), wiki_cut)
     parts = np.array([r.group for r in news_r])
     held = np.zeros(len(news_r), bool)
     for part in sorted(set(parts)):
         here = parts == part
-        held[here] = pn[here] >= max(float(np.quantile(pn[~here & ~yn], 1 - FALSE_ABSTAIN)), wiki_cut)
+        held[here] = pn[here] >= max(cut_in_every_group(pn[~here], yn[~here], wordings[~here]), wiki_cut)
+
+    def measured(abstained: np.ndarray, sel: np.ndarray) -> dict[str, float]:
+        return {"recall": float(abstained[sel & yn].mean()), "false_abstain": float(abstained[sel & ~yn].mean())}
+
+    everywhere = np.ones(len(news_r), bool)
     report = {"news_questions": len(news_r), "news_parts": sorted(set(parts)), "cut_before": cal.abstain_at,
-              "before": {"recall": float(np.mean(pn[yn] >= cal.abstain_at)), "false_abstain": float(np.mean(pn[~yn] >= cal.abstain_at))},
-              "held_out": {"recall": float(held[yn].mean()), "false_abstain": float(held[~yn].mean())},
+              "before": measured(pn >= cal.abstain_at, everywhere), "held_out": measured(held, everywhere),
+              "held_out_by_wording": {w: measured(held, wordings == w) for w in sorted(set(wordings))},
               "wiki": {"recall": float(np.mean(pw[yw] >= cut)), "false_abstain": float(np.mean(pw[~yw] >= cut))}}
     print(f"abstention cut {cal.abstain_at} -> {cut:.4f} on {len(news_r)} fresh questions; with the old cut recall "
           f"{report['before']['recall']:.3f} at false-abstain {report['before']['false_abstain']:.3f}; the new cut, set "
-          f"leaving each part out: {report['held_out']['recall']:.3f} at {report['held_out']['false_abstain']:.3f}; "
-          f"Wikipedia check {report['wiki']['recall']:.3f} at {report['wiki']['false_abstain']:.3f}", flush=True)
+          f"leaving each part out: {report['held_out']['recall']:.3f} at {report['held_out']['false_abstain']:.3f} ("
+          + ", ".join(f"{w} {m['recall']:.3f} at {m['false_abstain']:.3f}" for w, m in report["held_out_by_wording"].items())
+          + f"); Wikipedia check {report['wiki']['recall']:.3f} at {report['wiki']['false_abstain']:.3f}", flush=True)
     return replace(cal, abstain_at=round(cut, 4)), report
 
 
@@ -556,15 +575,16 @@ def fit_all(news_r: list[Run], wiki_r: list[Run], idx_of: dict, pool: Pool, requ
     nx, ny = features(news_r, oof), np.array([not r.answerable for r in news_r])
     wx, wy = features(wiki_r, wiki_scores), np.array([not r.answerable for r in wiki_r])
     parts = np.array([r.group for r in news_r])
+    wordings = np.array([r.wording for r in news_r])
     print(f"\n{'abstention features':<24} {'news held-out recall':>21} {'false-abstain':>14} {'wiki recall':>12} {'wiki FA':>8}")
     results = {}
     for name, acols in ABSTAIN_SUBSETS.items():
         abst = np.zeros(len(news_r), bool)
         for part in sorted(set(parts)):
             here = parts != part
-            model, cut = fit_abstention(nx[here][:, acols], ny[here], (wx[:, acols], wy))
+            model, cut = fit_abstention(nx[here][:, acols], ny[here], (wx[:, acols], wy), wordings[here])
             abst[~here] = model.predict_proba(nx[~here][:, acols])[:, 1] >= cut
-        model, cut = fit_abstention(nx[:, acols], ny, (wx[:, acols], wy))
+        model, cut = fit_abstention(nx[:, acols], ny, (wx[:, acols], wy), wordings)
         wa = model.predict_proba(wx[:, acols])[:, 1] >= cut
         results[name] = (abst[ny].mean(), abst[~ny].mean(), wa[wy].mean(), wa[~wy].mean(), abst)
         print(f"{name:<24} {results[name][0]:>21.3f} {results[name][1]:>14.3f} {results[name][2]:>12.3f} {results[name][3]:>8.3f}")
@@ -575,7 +595,7 @@ def fit_all(news_r: list[Run], wiki_r: list[Run], idx_of: dict, pool: Pool, requ
     abstain_name = min(ok, key=lambda n: (round(max(results[n][1], results[n][3]), 3), -results[n][0],
                                           len(ABSTAIN_SUBSETS[n])))
     acols = ABSTAIN_SUBSETS[abstain_name]
-    abstain, cut = fit_abstention(nx[:, acols], ny, (wx[:, acols], wy))
+    abstain, cut = fit_abstention(nx[:, acols], ny, (wx[:, acols], wy), wordings)
     print(f"abstention over: {abstain_name}; cut {cut:.3f}")
     weights = [0.0] * nx.shape[1]
     for c, w in zip(acols, abstain.coef_[0]):
@@ -588,7 +608,8 @@ def fit_all(news_r: list[Run], wiki_r: list[Run], idx_of: dict, pool: Pool, requ
         print(f"  wikipedia: abstains on {wiki_abst[sel].mean():.2f} of '{kind}' questions")
 
     # 3b. two passes (speed): the fewest candidates read that lose nothing, held out, on either source
-    part_rules = {part: fit_abstention(nx[parts != part][:, acols], ny[parts != part], (wx[:, acols], wy)) for part in set(parts)}
+    part_rules = {part: fit_abstention(nx[parts != part][:, acols], ny[parts != part], (wx[:, acols], wy),
+                                       wordings[parts != part]) for part in set(parts)}
     news_rule = [part_rules[r.group] for r in news_r]
     wiki_rule = [(abstain, cut)] * len(wiki_r)
     one_pass = {"news": two_pass(news_r, oof, news_rule, acols, idx_of, candidates, 0, 1.0),
