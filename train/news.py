@@ -29,6 +29,7 @@ if str(ROOT) not in sys.path:
 from qa.chunking import sentence_spans  # noqa: E402
 
 NEWS_DIR = ROOT / "train" / "news-train"
+HEADLINE = NEWS_DIR / "headline.jsonl"
 INDEX_CACHE = ROOT / "train" / ".cache" / "news-index"
 FOLDS = 2
 SEED = 13
@@ -152,6 +153,35 @@ def with_rewordings(questions: list[NewsQuestion], path: Path, instead: bool = F
         chosen.update(ids[: round(share * len(ids))])
     return [q for q in questions if not (instead and q.id in chosen)] + [
         c for c in copies if c.id.removesuffix("~r") in chosen]
+
+
+def headline_questions(path: Path, stories: dict[str, str]) -> list[NewsQuestion]:
+    """Questions written by readers who saw only the stories' headlines, never the articles
+    (train/news-train/headline-brief.md), their evidence found afterwards in every outlet, or none
+    (headline-evidence-brief.md): other readers' wording and the questions the articles really leave
+    open, not near misses made up beside a known answer. Same format as questions.jsonl, plus `story`.
+    Every quote is checked to stand verbatim in an article of its story."""
+    articles = {a["id"]: a["text"] for a in map(json.loads, filter(str.strip, (path.parent / "corpus.jsonl")
+                                                                    .read_text(encoding="utf-8").splitlines()))}
+    out = []
+    for q in map(json.loads, filter(str.strip, path.read_text(encoding="utf-8").splitlines())):
+        evidence = [(e["article"], e["quote"]) for e in q["evidence"]]
+        for art, quote in evidence:
+            if stories.get(art) != q["story"] or quote not in articles[art]:
+                raise ValueError(f"{path}: {q['id']}: the quote is not verbatim in {art} of its story {q['story']}")
+        if bool(q["answerable"]) != bool(evidence):
+            raise ValueError(f"{path}: {q['id']}: answerable must have evidence, unanswerable none")
+        out.append(NewsQuestion(q["id"], q["question"], bool(q["answerable"]), evidence, q.get("answer"),
+                                q.get("kind", ""), q["id"].split("-")[0], q["story"]))
+    return out
+
+
+def wording(question_id: str) -> str:
+    """How a question of news-train was written: "asked" by a reader of the article, "reworded" by
+    another reader (id + "~r"), or from the "headline" alone (id "<part>-h...")."""
+    if question_id.endswith("~r"):
+        return "reworded"
+    return "headline" if question_id.split("-")[1].startswith("h") else "asked"
 
 
 def parts_range(text: str) -> frozenset[str]:
