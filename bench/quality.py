@@ -16,7 +16,8 @@ stories (`--folds DIR`/reranker-foldK, with rules fitted without them by train/f
 only its parts the shipped model was never trained on (grown after it), answered by the shipped
 model itself (and by `--before` where it never saw them either): no fold models needed. With
 `--reworded`, news-train is only the questions other readers reworded (train/news-train/reworded.jsonl),
-once as asked and once as reworded: how much an answer depends on the question's wording.
+once as asked and once as reworded: how much an answer depends on the question's wording. With
+`--headline`, also the questions readers wrote from the headlines alone (train/news-train/headline.jsonl).
 """
 
 from __future__ import annotations
@@ -85,16 +86,19 @@ def news_train(tmp: Path, folds: Path | None, before: Path, before_folds: Path |
     """news-train through answer(), each story answered by the fold model that never saw it; with
     `folds` None, only the stories the shipped model never saw, answered by it; `parts`: only these.
     `form` "asked" or "reworded": only the questions train/news-train/reworded.jsonl rewords, as
-    asked or as reworded (the same questions as other readers type them)."""
+    asked or as reworded (the same questions as other readers type them); "headline": the questions
+    readers wrote from the headlines alone, instead of news-train's own."""
     sys.path.insert(0, str(ROOT / "train"))
     import news
     from qa.reranker import MODEL_DIR
 
-    articles, questions, _ = news.load()
+    articles, questions, stories = news.load()
+    if form == "headline":
+        questions = news.headline_questions(news.HEADLINE, stories)
     if parts:  # names or ranges, as train/reranker.py --exclude-parts takes them
         chosen = news.parts_range(",".join(parts))
         questions = [q for q in questions if q.part in chosen]
-    if form:
+    if form in ("asked", "reworded"):
         words = news.rewordings(REWORDED)
         questions = [replace(q, question=words[q.id]) if form == "reworded" else q for q in questions if q.id in words]
     label = "news-train LSO"
@@ -151,10 +155,12 @@ def main() -> None:
     ap.add_argument("--reworded", action="store_true",
                     help="news-train: the questions other readers reworded (train/news-train/reworded.jsonl), as "
                          "asked and as reworded, side by side")
+    ap.add_argument("--headline", action="store_true",
+                    help="news-train: also the questions readers wrote from the headlines alone (train/news-train/headline.jsonl)")
     args = ap.parse_args()
     sets = sorted(p for p in Path(args.data).iterdir() if (p / "questions.jsonl").exists() and (p / "corpus.jsonl").exists())
     # a run over some of the sets goes to its own section of docs/benchmarks.md, not over the full table
-    partial = args.no_dev_sets or args.parts or args.reworded
+    partial = args.no_dev_sets or args.parts or args.reworded or args.headline
     with recorded("Answer quality, news-train parts" if partial else "Answer quality"):
         print(HEADER)
         print("-" * len(HEADER))
@@ -168,7 +174,8 @@ def main() -> None:
                 print(f"{'':<16} (index built in {time.perf_counter() - t0:.1f} s)")
             have_folds = all((args.folds / f"reranker-fold{k}" / "calibration.json").exists() for k in (0, 1))
             if not args.no_news_train and (have_folds or args.fresh) and (ROOT / "train" / "news-train" / "questions.jsonl").exists():
-                for form in ("asked", "reworded") if args.reworded else ("",):
+                forms = ("asked", "reworded") if args.reworded else ("",)
+                for form in forms + (("headline",) if args.headline else ()):
                     for line in news_train(Path(tmp), None if args.fresh else args.folds, args.before, args.before_folds,
                                            args.parts, form):
                         print(line)

@@ -5,6 +5,7 @@
     .venv/bin/python train/fit_answering.py --fresh     # on the parts added after the model was trained, scored by it
     .venv/bin/python train/fit_answering.py --fresh --recut   # the shipped rules, the abstention cut re-set on those
     ... --reworded train/news-train/reworded.jsonl  # each question also as another reader worded it
+    ... --headline train/news-train/headline.jsonl  # and readers' questions written from the headlines alone
 
 Needs the fold models of `train/reranker.py --news train/news-train --holdout-fold K --out
 train/.cache/reranker-foldK` (K = 0, 1) and the shipped model. Each news-train question is scored by
@@ -24,7 +25,7 @@ It fits, choosing by leave-one-part-out validation over news-train (every part i
   N sharing most rare words that they miss (answering.candidates_for),
 - abstention: logistic regression over a subset of answering.reranked_abstention_features(), cut
   where at most 5% of the answerable questions would be abstained on (in each wording, with
-  `--reworded`); the subset whose false-abstain stays lowest on both sources (news held out, the
+  `--reworded` or `--headline`); the subset whose false-abstain stays lowest on both sources (news held out, the
   Wikipedia check),
 - two passes (speed): rerank a first few candidates and the rest only when none is decisive, where
   that loses nothing held out,
@@ -127,7 +128,7 @@ class Run:
     labels: list[bool]
     feats: list[list[float]]
     index: str           # "news" or "wiki": which index its features read
-    wording: str = "asked"  # or "reworded": as another reader typed it (news.reworded)
+    wording: str = "asked"  # or "reworded" (as another reader typed it) or "headline": news.wording
 
 
 def score_all(model: Path, items: list[tuple[str, list[str]]], cache: dict) -> list[np.ndarray]:
@@ -156,13 +157,15 @@ def _cache_for(model: Path) -> tuple[Path, dict]:
 
 
 def news_runs(folds_dir: Path | None, pool: Pool, limit: int = 0, model_dir: Path = MODEL_DIR, fresh: bool = False,
-              parts: frozenset[str] = frozenset(), reworded: Path | None = None) -> tuple[list[Run], object]:
+              parts: frozenset[str] = frozenset(), reworded: Path | None = None,
+              headline: Path | None = None) -> tuple[list[Run], object]:
     """Every news-train question scored by a model that never saw its story: the fold model holding
     it out, or (folds_dir None) the given model, when it never saw news at all; with `fresh`, only
     the questions of the parts the given model was never trained on (of `parts`, when given: the
     rest stay unseen by any rule, for a test), scored by that model itself. `reworded`: each question
-    also as another reader worded it (jsonl of id, paraphrase), where that file has it."""
-    articles, questions, _ = news.load()
+    also as another reader worded it (jsonl of id, paraphrase), where that file has it; `headline`:
+    with the questions readers wrote from the headlines alone (news.headline_questions) on the same parts."""
+    articles, questions, stories = news.load()
     if fresh:
         unseen = set(news.unseen_parts(model_dir, {q.part for q in questions}))
         if parts:
@@ -176,6 +179,9 @@ def news_runs(folds_dir: Path | None, pool: Pool, limit: int = 0, model_dir: Pat
         questions = random.Random(SEED).sample(questions, limit)
     if reworded:
         questions = news.with_rewordings(questions, reworded)
+    if headline:
+        chosen = {q.part for q in questions}
+        questions += [q for q in news.headline_questions(headline, stories) if q.part in chosen]
     fold = news.folds(questions)
     index = news.build_index(articles)
     idx = open_index(index)
@@ -198,7 +204,7 @@ def news_runs(folds_dir: Path | None, pool: Pool, limit: int = 0, model_dir: Pat
             cands = [replace(s, logit=float(z), overlap=f[2]) for s, z, f in zip(cands, logits, feats)]
             runs.append(Run("news", m.question.part, m.question.story, m.question.question, m.question.answerable,
                             m.question.kind, cands, [c.positive for c in m.candidates], feats, "news",
-                            "reworded" if m.question.id.endswith("~r") else "asked"))
+                            news.wording(m.question.id)))
         path.write_bytes(pickle.dumps(cache))
     return runs, idx
 
@@ -460,6 +466,9 @@ def main() -> None:
     p.add_argument("--reworded", type=Path, default=None,
                    help="news-train's questions also as other readers worded them (train/news-train/reworded.jsonl), "
                         "where it has them: measured, cut or fitted on both wordings")
+    p.add_argument("--headline", type=Path, default=None,
+                   help="with them, the questions readers wrote from the headlines alone on the same parts "
+                        "(train/news-train/headline.jsonl): measured, cut or fitted on every wording")
     p.add_argument("--seed", type=int, default=SEED)
     p.add_argument("--out", type=Path, default=None, help="calibration.json to write (default: beside --model)")
     p.add_argument("--limit", type=int, default=0, help="this many questions of each source only (a smoke run)")
@@ -481,7 +490,7 @@ def main() -> None:
             else Pool(args.vector_candidates, args.lexical_candidates))
     print(f"candidates: {pool}", flush=True)
     news_r, news_idx = news_runs(None if no_folds else args.folds, pool, args.limit, args.model, args.fresh, parts,
-                                 args.reworded)
+                                 args.reworded, args.headline)
     with tempfile.TemporaryDirectory() as tmp:
         wiki_r, wiki_idx = wiki_runs(args.model, args.data, args.seed, Path(tmp), pool, args.limit)
         idx_of = {"news": news_idx, "wiki": wiki_idx}
@@ -494,7 +503,8 @@ def main() -> None:
             if args.recut:
                 cal, cut_report = recut(shipped, news_r, wiki_r, idx_of)
                 record = json.loads((args.model / "calibration.json").read_text()) | asdict(cal) | {
-                    "cut_fitted_on": cut_report | {"reworded": str(args.reworded) if args.reworded else None}}
+                    "cut_fitted_on": cut_report | {"reworded": str(args.reworded) if args.reworded else None,
+                                                   "headline": str(args.headline) if args.headline else None}}
                 out_path.write_text(json.dumps(record, indent=2) + "\n")
                 print(f"wrote {out_path}")
                 return

@@ -347,6 +347,11 @@ def main(argv: list[str] | None = None) -> None:
                    help="with --reworded: a reworded question replaces its question as asked instead of joining it")
     p.add_argument("--reworded-share", type=float, default=1.0,
                    help="with --reworded: this share of each part's training questions (seeded) in their other wording")
+    p.add_argument("--headline", type=Path, default=None,
+                   help="news stage: also train on the questions readers wrote from the headlines alone on the training "
+                        "parts (train/news-train/headline.jsonl), with the evidence found for them")
+    p.add_argument("--headline-only", action="store_true",
+                   help="with --headline: train on those questions alone (continuing weights that saw the others: --base)")
     p.add_argument("--save-epochs", action="store_true", help="also keep each epoch's weights in OUT-epochN")
     p.add_argument("--no-validation", action="store_true",
                    help="news stage: no validation before or after an epoch (epochs fixed beforehand; a fold model's "
@@ -419,7 +424,7 @@ def train_news(args) -> None:
     set_seed, device = _setup(args.seed)
     rng = random.Random(args.seed)
     started = time.time()
-    articles, questions, _ = news.load(args.news)
+    articles, questions, stories = news.load(args.news)
     fold = news.folds(questions)
     if args.limit:  # a quick smoke run
         questions = random.Random(args.seed).sample(questions, min(args.limit, len(questions)))
@@ -432,6 +437,11 @@ def train_news(args) -> None:
     val_m = [q for q in questions if fold[q.part] == args.holdout_fold]
     if args.reworded:  # the same questions as other readers word them: same evidence, new words
         train_m = news.with_rewordings(train_m, args.reworded, args.reworded_instead, args.reworded_share, args.seed)
+        questions = train_m + val_m
+    if args.headline:  # other readers' questions on the same training stories, written without the articles
+        parts = {q.part for q in train_m}
+        written = [q for q in news.headline_questions(args.headline, stories) if q.part in parts]
+        train_m = written if args.headline_only else train_m + written
         questions = train_m + val_m
     index = news.build_index(articles)
     mined = news.mine(questions, index, k=news_k(args), context_words=args.context_words,
@@ -489,7 +499,8 @@ def train_news(args) -> None:
         "lexical_candidates": args.lexical_candidates, "news_pairs": len(news_pairs), "public_pairs": len(public),
         "news_questions": len(train_mined), "news_parts": sorted({q.part for q in train_m} | base_parts(args.base)),
         "reworded": str(args.reworded) if args.reworded else None, "reworded_instead": args.reworded_instead,
-        "reworded_share": args.reworded_share,
+        "reworded_share": args.reworded_share, "headline": str(args.headline) if args.headline else None,
+        "headline_only": args.headline_only,
         "excluded_parts": sorted(excluded), "news_stories": len({q.story for q in train_m if q.answerable}),
         "validation_before": before, "validation": final, "device": device, "seconds": round(time.time() - started),
     }
