@@ -94,7 +94,7 @@ def news_train(tmp: Path, folds: Path | None, before: Path, before_folds: Path |
 
     articles, questions, stories = news.load()
     if form == "headline":
-        questions = news.headline_questions(news.HEADLINE, stories)
+        questions = news.headline_questions(news.HEADLINE, articles, stories)
     if parts:  # names or ranges, as train/reranker.py --exclude-parts takes them
         chosen = news.parts_range(",".join(parts))
         questions = [q for q in questions if q.part in chosen]

@@ -113,7 +113,7 @@ def test_a_reworded_question_keeps_its_evidence_and_story_under_an_id_of_its_own
 
 
 def test_questions_written_from_the_headlines_keep_their_story_and_need_verbatim_evidence(tmp_path):
-    (tmp_path / "corpus.jsonl").write_text(json.dumps({"id": "t1-a01", "text": "Putin said Ukraine must leave."}) + "\n")
+    articles = [{"id": "t1-a01", "text": "Putin said Ukraine must leave."}]
     stories = {"t1-a01": "kursk"}
     path = tmp_path / "headline.jsonl"
     lines = [{"id": "t1-h101", "story": "kursk", "question": "putin terms", "answerable": True, "answer": "leave",
@@ -121,14 +121,14 @@ def test_questions_written_from_the_headlines_keep_their_story_and_need_verbatim
              {"id": "t1-h102", "story": "kursk", "question": "who hosted the talks?", "answerable": False,
               "answer": None, "kind": "unanswerable", "evidence": []}]
     path.write_text("".join(json.dumps(q) + "\n" for q in lines))
-    asked, left_open = news.headline_questions(path, stories)
+    asked, left_open = news.headline_questions(path, articles, stories)
     assert (asked.part, asked.story, asked.evidence) == ("t1", "kursk", [("t1-a01", "Ukraine must leave")])
     assert (left_open.answerable, left_open.story) == (False, "kursk")  # its story as written, not retrieval's guess
     assert [news.wording(i) for i in ("t1-h101", "t1-q001", "t1-q001~r")] == ["headline", "asked", "reworded"]
     lines[0]["evidence"][0]["quote"] = "Ukraine must withdraw"  # retyped, not copied: refused
     path.write_text("".join(json.dumps(q) + "\n" for q in lines))
     with pytest.raises(ValueError, match="t1-h101"):
-        news.headline_questions(path, stories)
+        news.headline_questions(path, articles, stories)
 
 
 def test_weights_trained_on_from_a_news_stage_list_the_parts_their_base_saw_too(tmp_path):

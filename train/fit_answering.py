@@ -181,7 +181,7 @@ def news_runs(folds_dir: Path | None, pool: Pool, limit: int = 0, model_dir: Pat
         questions = news.with_rewordings(questions, reworded)
     if headline:
         chosen = {q.part for q in questions}
-        questions += [q for q in news.headline_questions(headline, stories) if q.part in chosen]
+        questions += [q for q in news.headline_questions(headline, articles, stories) if q.part in chosen]
     fold = news.folds(questions)
     index = news.build_index(articles)
     idx = open_index(index)
@@ -342,9 +342,9 @@ def cut_in_every_group(p: np.ndarray, unanswerable: np.ndarray, groups: np.ndarr
 def fit_abstention(x: np.ndarray, y: np.ndarray, other: tuple[np.ndarray, np.ndarray] | None = None,
                    wordings: np.ndarray | None = None) -> tuple[LogisticRegression, float]:
     """Logistic regression on (x, y), cut at FALSE_ABSTAIN of the answerable questions it was fitted
-    on, of each wording where `wordings` tells them apart (as asked, as reworded by another reader),
-    and of `other`'s (the other source's) where given: the stricter cut decides, so the rule keeps its
-    false-abstain on both sources and both wordings (section R's rule: 5% in every group)."""
+    on, of each wording where `wordings` tells them apart (news.wording: as asked, reworded, from the
+    headline), and of `other`'s (the other source's) where given: the stricter cut decides, so the rule
+    keeps its false-abstain on both sources and every wording (section R's rule: 5% in every group)."""
     model = LogisticRegression(class_weight="balanced", max_iter=2000).fit(x, y)
     cut = cut_in_every_group(model.predict_proba(x)[:, 1], y, wordings if wordings is not None else np.zeros(len(y)))
     if other is not None:

@@ -155,19 +155,18 @@ def with_rewordings(questions: list[NewsQuestion], path: Path, instead: bool = F
         c for c in copies if c.id.removesuffix("~r") in chosen]
 
 
-def headline_questions(path: Path, stories: dict[str, str]) -> list[NewsQuestion]:
+def headline_questions(path: Path, articles: list[dict], stories: dict[str, str]) -> list[NewsQuestion]:
     """Questions written by readers who saw only the stories' headlines, never the articles
     (train/news-train/headline-brief.md), their evidence found afterwards in every outlet, or none
     (headline-evidence-brief.md): other readers' wording and the questions the articles really leave
     open, not near misses made up beside a known answer. Same format as questions.jsonl, plus `story`.
-    Every quote is checked to stand verbatim in an article of its story."""
-    articles = {a["id"]: a["text"] for a in map(json.loads, filter(str.strip, (path.parent / "corpus.jsonl")
-                                                                    .read_text(encoding="utf-8").splitlines()))}
+    Every quote is checked to stand verbatim in an article (of `articles`, as news.load gives them) of its story."""
+    texts = {a["id"]: a["text"] for a in articles}
     out = []
     for q in map(json.loads, filter(str.strip, path.read_text(encoding="utf-8").splitlines())):
         evidence = [(e["article"], e["quote"]) for e in q["evidence"]]
         for art, quote in evidence:
-            if stories.get(art) != q["story"] or quote not in articles[art]:
+            if stories.get(art) != q["story"] or quote not in texts[art]:
                 raise ValueError(f"{path}: {q['id']}: the quote is not verbatim in {art} of its story {q['story']}")
         if bool(q["answerable"]) != bool(evidence):
             raise ValueError(f"{path}: {q['id']}: answerable must have evidence, unanswerable none")

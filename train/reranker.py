@@ -437,12 +437,11 @@ def train_news(args) -> None:
     val_m = [q for q in questions if fold[q.part] == args.holdout_fold]
     if args.reworded:  # the same questions as other readers word them: same evidence, new words
         train_m = news.with_rewordings(train_m, args.reworded, args.reworded_instead, args.reworded_share, args.seed)
-        questions = train_m + val_m
     if args.headline:  # other readers' questions on the same training stories, written without the articles
         parts = {q.part for q in train_m}
-        written = [q for q in news.headline_questions(args.headline, stories) if q.part in parts]
+        written = [q for q in news.headline_questions(args.headline, articles, stories) if q.part in parts]
         train_m = written if args.headline_only else train_m + written
-        questions = train_m + val_m
+    questions = train_m + val_m  # what is mined: the training questions as they now stand, and the held-out ones
     index = news.build_index(articles)
     mined = news.mine(questions, index, k=news_k(args), context_words=args.context_words,
                       lexical_k=args.lexical_candidates)
