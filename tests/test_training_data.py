@@ -131,6 +131,18 @@ def test_questions_written_from_the_headlines_keep_their_story_and_need_verbatim
         news.headline_questions(path, articles, stories)
 
 
+def test_headline_questions_join_the_parts_trained_on_even_where_a_base_saw_those_as_asked():
+    def q(i, part):
+        return news.NewsQuestion(i, "q", True, [], None, "", part)
+
+    asked = [q("t1-q001", "t1"), q("t2-q001", "t2")]
+    written = [q("t1-h101", "t1"), q("t2-h101", "t2"), q("t9-h101", "t9")]  # t9: held out, never trained on
+    ids = lambda qs: [x.id for x in qs]  # noqa: E731
+    assert ids(news.with_headline(asked, written)) == ["t1-q001", "t2-q001", "t1-h101", "t2-h101"]
+    assert ids(news.with_headline(asked, written, frozenset({"t2"}))) == ["t2-q001", "t1-h101", "t2-h101"]
+    assert ids(news.with_headline(asked, written, headline_only=True)) == ["t1-h101", "t2-h101"]
+
+
 def test_weights_trained_on_from_a_news_stage_list_the_parts_their_base_saw_too(tmp_path):
     import reranker
 

@@ -175,6 +175,16 @@ def headline_questions(path: Path, articles: list[dict], stories: dict[str, str]
     return out
 
 
+def with_headline(asked: list[NewsQuestion], written: list[NewsQuestion], asked_parts: frozenset[str] = frozenset(),
+                  headline_only: bool = False) -> list[NewsQuestion]:
+    """A news stage's training questions: those as asked, and the headline questions (`written`) on
+    the same parts. `asked_parts`: only these parts' questions as asked (a news-stage base was trained
+    on the others already), the headline questions still from every part; `headline_only`: none as asked."""
+    parts = {q.part for q in asked}
+    kept = [] if headline_only else [q for q in asked if not asked_parts or q.part in asked_parts]
+    return kept + [q for q in written if q.part in parts]
+
+
 def wording(question_id: str) -> str:
     """How a question of news-train was written: "asked" by a reader of the article, "reworded" by
     another reader (id + "~r"), or from the "headline" alone (id "<part>-h...")."""

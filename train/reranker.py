@@ -352,6 +352,9 @@ def main(argv: list[str] | None = None) -> None:
                         "parts (train/news-train/headline.jsonl), with the evidence found for them")
     p.add_argument("--headline-only", action="store_true",
                    help="with --headline: train on those questions alone (continuing weights that saw the others: --base)")
+    p.add_argument("--asked-parts", default="",
+                   help="with --headline: the questions as asked only from these parts (e.g. t53-t68, those a news-stage "
+                        "--base never saw), the headline questions from every part not excluded")
     p.add_argument("--save-epochs", action="store_true", help="also keep each epoch's weights in OUT-epochN")
     p.add_argument("--no-validation", action="store_true",
                    help="news stage: no validation before or after an epoch (epochs fixed beforehand; a fold model's "
@@ -438,9 +441,9 @@ def train_news(args) -> None:
     if args.reworded:  # the same questions as other readers word them: same evidence, new words
         train_m = news.with_rewordings(train_m, args.reworded, args.reworded_instead, args.reworded_share, args.seed)
     if args.headline:  # other readers' questions on the same training stories, written without the articles
-        parts = {q.part for q in train_m}
-        written = [q for q in news.headline_questions(args.headline, articles, stories) if q.part in parts]
-        train_m = written if args.headline_only else train_m + written
+        asked = news.parts_range(args.asked_parts) if args.asked_parts else frozenset()
+        train_m = news.with_headline(train_m, news.headline_questions(args.headline, articles, stories), asked,
+                                     args.headline_only)
     questions = train_m + val_m  # what is mined: the training questions as they now stand, and the held-out ones
     index = news.build_index(articles)
     mined = news.mine(questions, index, k=news_k(args), context_words=args.context_words,
@@ -499,7 +502,7 @@ def train_news(args) -> None:
         "news_questions": len(train_mined), "news_parts": sorted({q.part for q in train_m} | base_parts(args.base)),
         "reworded": str(args.reworded) if args.reworded else None, "reworded_instead": args.reworded_instead,
         "reworded_share": args.reworded_share, "headline": str(args.headline) if args.headline else None,
-        "headline_only": args.headline_only,
+        "headline_only": args.headline_only, "asked_parts": args.asked_parts or None,
         "excluded_parts": sorted(excluded), "news_stories": len({q.story for q in train_m if q.answerable}),
         "validation_before": before, "validation": final, "device": device, "seconds": round(time.time() - started),
     }
