@@ -180,8 +180,7 @@ def news_runs(folds_dir: Path | None, pool: Pool, limit: int = 0, model_dir: Pat
     if reworded:
         questions = news.with_rewordings(questions, reworded)
     if headline:
-        chosen = {q.part for q in questions}
-        questions += [q for q in news.headline_questions(headline, articles, stories) if q.part in chosen]
+        questions = news.with_headline(questions, news.headline_questions(headline, articles, stories))
     fold = news.folds(questions)
     index = news.build_index(articles)
     idx = open_index(index)

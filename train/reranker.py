@@ -360,6 +360,8 @@ def main(argv: list[str] | None = None) -> None:
                    help="news stage: no validation before or after an epoch (epochs fixed beforehand; a fold model's "
                         "held-out stories are scored by train/fit_answering.py anyway), half the CPU time")
     args = p.parse_args(argv)
+    if (args.asked_parts or args.headline_only) and not args.headline:
+        p.error("--asked-parts and --headline-only choose among the headline questions: give --headline too")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if args.news is None:
         train_public(args, args.out, args.init, args.epochs or PUBLIC_EPOCHS, args.lr or PUBLIC_LR)
