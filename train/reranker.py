@@ -347,9 +347,10 @@ def main(argv: list[str] | None = None) -> None:
                    help="with --reworded: a reworded question replaces its question as asked instead of joining it")
     p.add_argument("--reworded-share", type=float, default=1.0,
                    help="with --reworded: this share of each part's training questions (seeded) in their other wording")
-    p.add_argument("--headline", type=Path, default=None,
+    p.add_argument("--headline", type=Path, nargs="+", default=None,
                    help="news stage: also train on the questions readers wrote from the headlines alone on the training "
-                        "parts (train/news-train/headline.jsonl), with the evidence found for them")
+                        "parts (train/news-train/headline.jsonl, and headline2.jsonl: a second set, one or both), with "
+                        "the evidence found for them")
     p.add_argument("--headline-only", action="store_true",
                    help="with --headline: train on those questions alone (continuing weights that saw the others: --base)")
     p.add_argument("--asked-parts", default="",
@@ -444,8 +445,8 @@ def train_news(args) -> None:
         train_m = news.with_rewordings(train_m, args.reworded, args.reworded_instead, args.reworded_share, args.seed)
     if args.headline:  # other readers' questions on the same training stories, written without the articles
         asked = news.parts_range(args.asked_parts) if args.asked_parts else frozenset()
-        train_m = news.with_headline(train_m, news.headline_questions(args.headline, articles, stories), asked,
-                                     args.headline_only)
+        written = [q for path in args.headline for q in news.headline_questions(path, articles, stories)]
+        train_m = news.with_headline(train_m, written, asked, args.headline_only)
     questions = train_m + val_m  # what is mined: the training questions as they now stand, and the held-out ones
     index = news.build_index(articles)
     mined = news.mine(questions, index, k=news_k(args), context_words=args.context_words,
@@ -503,7 +504,7 @@ def train_news(args) -> None:
         "lexical_candidates": args.lexical_candidates, "news_pairs": len(news_pairs), "public_pairs": len(public),
         "news_questions": len(train_mined), "news_parts": sorted({q.part for q in train_m} | base_parts(args.base)),
         "reworded": str(args.reworded) if args.reworded else None, "reworded_instead": args.reworded_instead,
-        "reworded_share": args.reworded_share, "headline": str(args.headline) if args.headline else None,
+        "reworded_share": args.reworded_share, "headline": [str(path) for path in args.headline] if args.headline else None,
         "headline_only": args.headline_only, "asked_parts": args.asked_parts or None,
         "excluded_parts": sorted(excluded), "news_stories": len({q.story for q in train_m if q.answerable}),
         "validation_before": before, "validation": final, "device": device, "seconds": round(time.time() - started),
