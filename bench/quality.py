@@ -17,7 +17,8 @@ only its parts the shipped model was never trained on (grown after it), answered
 model itself (and by `--before` where it never saw them either): no fold models needed. With
 `--reworded`, news-train is only the questions other readers reworded (train/news-train/reworded.jsonl),
 once as asked and once as reworded: how much an answer depends on the question's wording. With
-`--headline`, also the questions readers wrote from the headlines alone (train/news-train/headline.jsonl).
+`--headline`, also the questions readers wrote from the headlines alone (train/news-train/headline.jsonl),
+and the second such set (headline2.jsonl) as its own rows.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "train" / ".cache"
 BEFORE = CACHE / "reranker-public"
 REWORDED = ROOT / "train" / "news-train" / "reworded.jsonl"
+HEADLINE2 = ROOT / "train" / "news-train" / "headline2.jsonl"
 HEADER = (f"{'set':<16} {'method':>7} {'q':>5} {'hit@1':>6} {'hit@5':>6} {'MRR':>6} {'abstP':>6} {'abstR':>6} "
           f"{'FA':>6} {'verb':>5} {'p50ms':>6} {'p95ms':>6}")
 
@@ -86,15 +88,15 @@ def news_train(tmp: Path, folds: Path | None, before: Path, before_folds: Path |
     """news-train through answer(), each story answered by the fold model that never saw it; with
     `folds` None, only the stories the shipped model never saw, answered by it; `parts`: only these.
     `form` "asked" or "reworded": only the questions train/news-train/reworded.jsonl rewords, as
-    asked or as reworded (the same questions as other readers type them); "headline": the questions
-    readers wrote from the headlines alone, instead of news-train's own."""
+    asked or as reworded (the same questions as other readers type them); "headline" or "headline2": the
+    questions readers wrote from the headlines alone (first or second set), instead of news-train's own."""
     sys.path.insert(0, str(ROOT / "train"))
     import news
     from qa.reranker import MODEL_DIR
 
     articles, questions, stories = news.load()
-    if form == "headline":
-        questions = news.headline_questions(news.HEADLINE, articles, stories)
+    if form in ("headline", "headline2"):
+        questions = news.headline_questions(news.HEADLINE if form == "headline" else HEADLINE2, articles, stories)
     if parts:  # names or ranges, as train/reranker.py --exclude-parts takes them
         chosen = news.parts_range(",".join(parts))
         questions = [q for q in questions if q.part in chosen]
@@ -156,7 +158,8 @@ def main() -> None:
                     help="news-train: the questions other readers reworded (train/news-train/reworded.jsonl), as "
                          "asked and as reworded, side by side")
     ap.add_argument("--headline", action="store_true",
-                    help="news-train: also the questions readers wrote from the headlines alone (train/news-train/headline.jsonl)")
+                    help="news-train: also the questions readers wrote from the headlines alone (train/news-train/headline.jsonl, "
+                         "and headline2.jsonl as its own rows)")
     args = ap.parse_args()
     sets = sorted(p for p in Path(args.data).iterdir() if (p / "questions.jsonl").exists() and (p / "corpus.jsonl").exists())
     # a run over some of the sets goes to its own section of docs/benchmarks.md, not over the full table
@@ -175,7 +178,8 @@ def main() -> None:
             have_folds = all((args.folds / f"reranker-fold{k}" / "calibration.json").exists() for k in (0, 1))
             if not args.no_news_train and (have_folds or args.fresh) and (ROOT / "train" / "news-train" / "questions.jsonl").exists():
                 forms = ("asked", "reworded") if args.reworded else ("",)
-                for form in forms + (("headline",) if args.headline else ()):
+                written = ("headline", "headline2") if HEADLINE2.exists() else ("headline",)
+                for form in forms + (written if args.headline else ()):
                     for line in news_train(Path(tmp), None if args.fresh else args.folds, args.before, args.before_folds,
                                            args.parts, form):
                         print(line)
