@@ -42,7 +42,6 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "train" / ".cache"
 BEFORE = CACHE / "reranker-public"
 REWORDED = ROOT / "train" / "news-train" / "reworded.jsonl"
-HEADLINE2 = ROOT / "train" / "news-train" / "headline2.jsonl"
 HEADER = (f"{'set':<16} {'method':>7} {'q':>5} {'hit@1':>6} {'hit@5':>6} {'MRR':>6} {'abstP':>6} {'abstR':>6} "
           f"{'FA':>6} {'verb':>5} {'p50ms':>6} {'p95ms':>6}")
 
@@ -96,7 +95,7 @@ def news_train(tmp: Path, folds: Path | None, before: Path, before_folds: Path |
 
     articles, questions, stories = news.load()
     if form in ("headline", "headline2"):
-        questions = news.headline_questions(news.HEADLINE if form == "headline" else HEADLINE2, articles, stories)
+        questions = news.headline_questions(news.HEADLINE if form == "headline" else news.HEADLINE2, articles, stories)
     if parts:  # names or ranges, as train/reranker.py --exclude-parts takes them
         chosen = news.parts_range(",".join(parts))
         questions = [q for q in questions if q.part in chosen]
@@ -178,8 +177,7 @@ def main() -> None:
             have_folds = all((args.folds / f"reranker-fold{k}" / "calibration.json").exists() for k in (0, 1))
             if not args.no_news_train and (have_folds or args.fresh) and (ROOT / "train" / "news-train" / "questions.jsonl").exists():
                 forms = ("asked", "reworded") if args.reworded else ("",)
-                written = ("headline", "headline2") if HEADLINE2.exists() else ("headline",)
-                for form in forms + (written if args.headline else ()):
+                for form in forms + (("headline", "headline2") if args.headline else ()):
                     for line in news_train(Path(tmp), None if args.fresh else args.folds, args.before, args.before_folds,
                                            args.parts, form):
                         print(line)

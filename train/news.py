@@ -30,6 +30,7 @@ from qa.chunking import sentence_spans  # noqa: E402
 
 NEWS_DIR = ROOT / "train" / "news-train"
 HEADLINE = NEWS_DIR / "headline.jsonl"
+HEADLINE2 = NEWS_DIR / "headline2.jsonl"  # a second set: 12 more a story, more of them on who said what
 INDEX_CACHE = ROOT / "train" / ".cache" / "news-index"
 FOLDS = 2
 SEED = 13
