@@ -18,7 +18,7 @@ model itself (and by `--before` where it never saw them either): no fold models 
 `--reworded`, news-train is only the questions other readers reworded (train/news-train/reworded.jsonl),
 once as asked and once as reworded: how much an answer depends on the question's wording. With
 `--headline`, also the questions readers wrote from the headlines alone (train/news-train/headline.jsonl),
-and the second such set (headline2.jsonl) as its own rows.
+and the second and third such sets (headline2.jsonl, headline3.jsonl), each as its own rows.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "train"))
+import news  # noqa: E402
 from report import recorded  # noqa: E402
 
 from qa import rebuild  # noqa: E402
@@ -87,15 +89,14 @@ def news_train(tmp: Path, folds: Path | None, before: Path, before_folds: Path |
     """news-train through answer(), each story answered by the fold model that never saw it; with
     `folds` None, only the stories the shipped model never saw, answered by it; `parts`: only these.
     `form` "asked" or "reworded": only the questions train/news-train/reworded.jsonl rewords, as
-    asked or as reworded (the same questions as other readers type them); "headline" or "headline2": the
-    questions readers wrote from the headlines alone (first or second set), instead of news-train's own."""
-    sys.path.insert(0, str(ROOT / "train"))
-    import news
+    asked or as reworded (the same questions as other readers type them); "headline", "headline2" or
+    "headline3": the questions readers wrote from the headlines alone (one set of news.HEADLINE_SETS),
+    instead of news-train's own."""
     from qa.reranker import MODEL_DIR
 
     articles, questions, stories = news.load()
-    if form in ("headline", "headline2"):
-        questions = news.headline_questions(news.HEADLINE if form == "headline" else news.HEADLINE2, articles, stories)
+    if form in news.HEADLINE_SETS:
+        questions = news.headline_questions(news.HEADLINE_SETS[form], articles, stories)
     if parts:  # names or ranges, as train/reranker.py --exclude-parts takes them
         chosen = news.parts_range(",".join(parts))
         questions = [q for q in questions if q.part in chosen]
@@ -158,7 +159,7 @@ def main() -> None:
                          "asked and as reworded, side by side")
     ap.add_argument("--headline", action="store_true",
                     help="news-train: also the questions readers wrote from the headlines alone (train/news-train/headline.jsonl, "
-                         "and headline2.jsonl as its own rows)")
+                         "and headline2.jsonl, headline3.jsonl, each as its own rows)")
     args = ap.parse_args()
     sets = sorted(p for p in Path(args.data).iterdir() if (p / "questions.jsonl").exists() and (p / "corpus.jsonl").exists())
     # a run over some of the sets goes to its own section of docs/benchmarks.md, not over the full table
@@ -177,7 +178,7 @@ def main() -> None:
             have_folds = all((args.folds / f"reranker-fold{k}" / "calibration.json").exists() for k in (0, 1))
             if not args.no_news_train and (have_folds or args.fresh) and (ROOT / "train" / "news-train" / "questions.jsonl").exists():
                 forms = ("asked", "reworded") if args.reworded else ("",)
-                for form in forms + (("headline", "headline2") if args.headline else ()):
+                for form in forms + (tuple(news.HEADLINE_SETS) if args.headline else ()):
                     for line in news_train(Path(tmp), None if args.fresh else args.folds, args.before, args.before_folds,
                                            args.parts, form):
                         print(line)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -141,6 +142,35 @@ def test_headline_questions_join_the_parts_trained_on_even_where_a_base_saw_thos
     assert ids(news.with_headline(asked, written)) == ["t1-q001", "t2-q001", "t1-h101", "t2-h101"]
     assert ids(news.with_headline(asked, written, frozenset({"t2"}))) == ["t2-q001", "t1-h101", "t2-h101"]
     assert ids(news.with_headline(asked, written, headline_only=True)) == ["t1-h101", "t2-h101"]
+
+
+def test_every_committed_headline_set_asks_twelve_a_story_with_verbatim_evidence_under_ids_of_its_own(tmp_path):
+    # the articles as build.py merges them, from the parts on disk (t1-t11 link to ../shared, which a
+    # machine may lack: their questions' quotes are then checked where that machine has them)
+    parts = [p for p in sorted((news.NEWS_DIR / "parts").iterdir()) if (p / "corpus.jsonl").exists()]
+    assert len(parts) >= 87
+    articles, stories = [], {}
+    for part in parts:
+        named = json.loads((part / "stories.json").read_text()) if (part / "stories.json").exists() else {}
+        for a in map(json.loads, filter(str.strip, (part / "corpus.jsonl").read_text(encoding="utf-8").splitlines())):
+            articles.append(a)
+            stories[a["id"]] = named.get(a["id"], part.name)
+    on_disk = {p.name for p in parts}
+    seen: set[str] = set()
+    story_sets = []
+    for name, path in news.HEADLINE_SETS.items():
+        lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        per_story = Counter(q["story"] for q in lines)
+        assert set(per_story.values()) == {12}, name
+        story_sets.append(set(per_story))
+        ids = {q["id"] for q in lines}
+        assert len(ids) == len(lines) and not ids & seen, name  # the sets load side by side
+        assert {news.wording(i) for i in ids} == {"headline"}
+        seen |= ids
+        here = tmp_path / f"{name}.jsonl"
+        here.write_text("".join(json.dumps(q) + "\n" for q in lines if q["id"].split("-")[0] in on_disk))
+        assert len(news.headline_questions(here, articles, stories)) >= 0.85 * len(lines)  # refuses a quote not verbatim
+    assert all(s == story_sets[0] for s in story_sets) and len(story_sets[0]) >= 196
 
 
 def test_weights_trained_on_from_a_news_stage_list_the_parts_their_base_saw_too(tmp_path):

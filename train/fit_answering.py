@@ -158,13 +158,14 @@ def _cache_for(model: Path) -> tuple[Path, dict]:
 
 def news_runs(folds_dir: Path | None, pool: Pool, limit: int = 0, model_dir: Path = MODEL_DIR, fresh: bool = False,
               parts: frozenset[str] = frozenset(), reworded: Path | None = None,
-              headline: Path | None = None) -> tuple[list[Run], object]:
+              headline: list[Path] | None = None) -> tuple[list[Run], object]:
     """Every news-train question scored by a model that never saw its story: the fold model holding
     it out, or (folds_dir None) the given model, when it never saw news at all; with `fresh`, only
     the questions of the parts the given model was never trained on (of `parts`, when given: the
     rest stay unseen by any rule, for a test), scored by that model itself. `reworded`: each question
     also as another reader worded it (jsonl of id, paraphrase), where that file has it; `headline`:
-    with the questions readers wrote from the headlines alone (news.headline_questions) on the same parts."""
+    with the questions readers wrote from the headlines alone (news.headline_questions; one file or more)
+    on the same parts."""
     articles, questions, stories = news.load()
     if fresh:
         unseen = set(news.unseen_parts(model_dir, {q.part for q in questions}))
@@ -180,7 +181,8 @@ def news_runs(folds_dir: Path | None, pool: Pool, limit: int = 0, model_dir: Pat
     if reworded:
         questions = news.with_rewordings(questions, reworded)
     if headline:
-        questions = news.with_headline(questions, news.headline_questions(headline, articles, stories))
+        written = [q for path in headline for q in news.headline_questions(path, articles, stories)]
+        questions = news.with_headline(questions, written)
     fold = news.folds(questions)
     index = news.build_index(articles)
     idx = open_index(index)
@@ -465,9 +467,9 @@ def main() -> None:
     p.add_argument("--reworded", type=Path, default=None,
                    help="news-train's questions also as other readers worded them (train/news-train/reworded.jsonl), "
                         "where it has them: measured, cut or fitted on both wordings")
-    p.add_argument("--headline", type=Path, default=None,
+    p.add_argument("--headline", type=Path, nargs="+", default=None,
                    help="with them, the questions readers wrote from the headlines alone on the same parts "
-                        "(train/news-train/headline.jsonl): measured, cut or fitted on every wording")
+                        "(train/news-train/headline.jsonl, and headline2.jsonl): measured, cut or fitted on every wording")
     p.add_argument("--seed", type=int, default=SEED)
     p.add_argument("--out", type=Path, default=None, help="calibration.json to write (default: beside --model)")
     p.add_argument("--limit", type=int, default=0, help="this many questions of each source only (a smoke run)")
@@ -503,7 +505,7 @@ def main() -> None:
                 cal, cut_report = recut(shipped, news_r, wiki_r, idx_of)
                 record = json.loads((args.model / "calibration.json").read_text()) | asdict(cal) | {
                     "cut_fitted_on": cut_report | {"reworded": str(args.reworded) if args.reworded else None,
-                                                   "headline": str(args.headline) if args.headline else None}}
+                                                   "headline": [str(h) for h in args.headline] if args.headline else None}}
                 out_path.write_text(json.dumps(record, indent=2) + "\n")
                 print(f"wrote {out_path}")
                 return

@@ -31,6 +31,8 @@ from qa.chunking import sentence_spans  # noqa: E402
 NEWS_DIR = ROOT / "train" / "news-train"
 HEADLINE = NEWS_DIR / "headline.jsonl"
 HEADLINE2 = NEWS_DIR / "headline2.jsonl"  # a second set: 12 more a story, more of them on who said what
+HEADLINE3 = NEWS_DIR / "headline3.jsonl"  # a third: 12 more, more on why, who said what, who and when
+HEADLINE_SETS = {"headline": HEADLINE, "headline2": HEADLINE2, "headline3": HEADLINE3}  # by their rows' names in bench/quality.py
 INDEX_CACHE = ROOT / "train" / ".cache" / "news-index"
 FOLDS = 2
 SEED = 13

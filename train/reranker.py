@@ -349,7 +349,7 @@ def main(argv: list[str] | None = None) -> None:
                    help="with --reworded: this share of each part's training questions (seeded) in their other wording")
     p.add_argument("--headline", type=Path, nargs="+", default=None,
                    help="news stage: also train on the questions readers wrote from the headlines alone on the training "
-                        "parts (train/news-train/headline.jsonl, and headline2.jsonl: a second set, one or both), with "
+                        "parts (train/news-train/headline.jsonl, headline2.jsonl, headline3.jsonl: one set or more), with "
                         "the evidence found for them")
     p.add_argument("--headline-only", action="store_true",
                    help="with --headline: train on those questions alone (continuing weights that saw the others: --base)")
