@@ -469,7 +469,8 @@ def main() -> None:
                         "where it has them: measured, cut or fitted on both wordings")
     p.add_argument("--headline", type=Path, nargs="+", default=None,
                    help="with them, the questions readers wrote from the headlines alone on the same parts "
-                        "(train/news-train/headline.jsonl, and headline2.jsonl): measured, cut or fitted on every wording")
+                        "(train/news-train/headline.jsonl, headline2.jsonl, headline3.jsonl: one set or more): measured, cut or fitted "
+                        "on every wording")
     p.add_argument("--seed", type=int, default=SEED)
     p.add_argument("--out", type=Path, default=None, help="calibration.json to write (default: beside --model)")
     p.add_argument("--limit", type=int, default=0, help="this many questions of each source only (a smoke run)")
