@@ -144,6 +144,19 @@ def test_headline_questions_join_the_parts_trained_on_even_where_a_base_saw_thos
     assert ids(news.with_headline(asked, written, headline_only=True)) == ["t1-h101", "t2-h101"]
 
 
+def test_headline_questions_mostly_open_are_sampled_down_to_the_open_share_of_those_as_asked():
+    def q(i, answerable):
+        return news.NewsQuestion(i, "q", answerable, [], None, "", "t1")
+
+    asked = [q(f"t1-q{i:03}", i % 4 != 0) for i in range(40)]  # a quarter open
+    written = [q(f"t1-h{i:03}", i % 3 == 0) for i in range(90)]  # 30 answerable, 60 open
+    kept = news.open_as_asked(written, asked, seed=13)
+    assert [x for x in kept if x.answerable] == [x for x in written if x.answerable]
+    assert sum(not x.answerable for x in kept) == 10  # 10 open of 40 kept: a quarter, as asked
+    assert [x.id for x in kept] == sorted(x.id for x in kept)  # order kept
+    assert kept == news.open_as_asked(written, asked, seed=13)  # seeded
+
+
 def test_every_committed_headline_set_asks_twelve_a_story_with_verbatim_evidence_under_ids_of_its_own(tmp_path):
     # the articles as build.py merges them, from the parts on disk (t1-t11 link to ../shared, which a
     # machine may lack: their questions' quotes are then checked where that machine has them)

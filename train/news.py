@@ -188,6 +188,18 @@ def with_headline(asked: list[NewsQuestion], written: list[NewsQuestion], asked_
     return kept + [q for q in written if q.part in parts]
 
 
+def open_as_asked(written: list[NewsQuestion], asked: list[NewsQuestion], seed: int) -> list[NewsQuestion]:
+    """`written` with its open questions sampled down (seeded, order kept) to the open share of the
+    questions as `asked`: trained on a wording that is mostly open, the reranker learns that a question
+    worded so is usually open and scores every such question lower (section ZK)."""
+    share = sum(not q.answerable for q in asked) / max(len(asked), 1)
+    answerable = [q for q in written if q.answerable]
+    left_open = [q for q in written if not q.answerable]
+    keep = min(len(left_open), round(share / (1 - share) * len(answerable))) if share < 1 else len(left_open)
+    kept = {q.id for q in random.Random(seed).sample(left_open, keep)}
+    return [q for q in written if q.answerable or q.id in kept]
+
+
 def wording(question_id: str) -> str:
     """How a question of news-train was written: "asked" by a reader of the article, "reworded" by
     another reader (id + "~r"), or from the "headline" alone (id "<part>-h...")."""

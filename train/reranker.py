@@ -353,6 +353,9 @@ def main(argv: list[str] | None = None) -> None:
                         "the evidence found for them")
     p.add_argument("--headline-only", action="store_true",
                    help="with --headline: train on those questions alone (continuing weights that saw the others: --base)")
+    p.add_argument("--headline-open-as-asked", action="store_true",
+                   help="with --headline: sample the headline questions' open ones down to the open share of the "
+                        "questions as asked on the training parts (seeded)")
     p.add_argument("--asked-parts", default="",
                    help="with --headline: the questions as asked only from these parts (e.g. t53-t68, those a news-stage "
                         "--base never saw), the headline questions from every part not excluded")
@@ -361,8 +364,9 @@ def main(argv: list[str] | None = None) -> None:
                    help="news stage: no validation before or after an epoch (epochs fixed beforehand; a fold model's "
                         "held-out stories are scored by train/fit_answering.py anyway), half the CPU time")
     args = p.parse_args(argv)
-    if (args.asked_parts or args.headline_only) and not args.headline:
-        p.error("--asked-parts and --headline-only choose among the headline questions: give --headline too")
+    if (args.asked_parts or args.headline_only or args.headline_open_as_asked) and not args.headline:
+        p.error("--asked-parts, --headline-only and --headline-open-as-asked choose among the headline questions: "
+                "give --headline too")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if args.news is None:
         train_public(args, args.out, args.init, args.epochs or PUBLIC_EPOCHS, args.lr or PUBLIC_LR)
@@ -446,6 +450,9 @@ def train_news(args) -> None:
     if args.headline:  # other readers' questions on the same training stories, written without the articles
         asked = news.parts_range(args.asked_parts) if args.asked_parts else frozenset()
         written = [q for path in args.headline for q in news.headline_questions(path, articles, stories)]
+        if args.headline_open_as_asked:
+            trained = {q.part for q in train_m}
+            written = news.open_as_asked([q for q in written if q.part in trained], train_m, args.seed)
         train_m = news.with_headline(train_m, written, asked, args.headline_only)
     questions = train_m + val_m  # what is mined: the training questions as they now stand, and the held-out ones
     index = news.build_index(articles)
@@ -505,7 +512,7 @@ def train_news(args) -> None:
         "news_questions": len(train_mined), "news_parts": sorted({q.part for q in train_m} | base_parts(args.base)),
         "reworded": str(args.reworded) if args.reworded else None, "reworded_instead": args.reworded_instead,
         "reworded_share": args.reworded_share, "headline": [str(path) for path in args.headline] if args.headline else None,
-        "headline_only": args.headline_only, "asked_parts": args.asked_parts or None,
+        "headline_only": args.headline_only, "headline_open_as_asked": args.headline_open_as_asked, "asked_parts": args.asked_parts or None,
         "excluded_parts": sorted(excluded), "news_stories": len({q.story for q in train_m if q.answerable}),
         "validation_before": before, "validation": final, "device": device, "seconds": round(time.time() - started),
     }
