@@ -12,7 +12,7 @@ temp dir, side by side in one run:
 news-train is held out by story: each question is answered by the fold model that never saw its
 stories (`--folds DIR`/reranker-foldK, with rules fitted without them by train/fit_answering.py);
 `before` by its own fold models where `--before-folds` gives them, else by the `--before` model
-(which must then never have seen news). Per story below the table. With `--fresh`, news-train is
+(which must then never have seen news). Per story and per kind of answer asked for below the table. With `--fresh`, news-train is
 only its parts the shipped model was never trained on (grown after it), answered by the shipped
 model itself (and by `--before` where it never saw them either): no fold models needed. With
 `--reworded`, news-train is only the questions other readers reworded (train/news-train/reworded.jsonl),
@@ -114,33 +114,58 @@ def news_train(tmp: Path, folds: Path | None, before: Path, before_folds: Path |
     fold = news.folds(questions)
     index = news.build_index(articles)
     news.mine(questions, index, k=5)  # gives each unanswerable question the story retrieval lands on
-    by_story: dict[str, list] = defaultdict(list)
+    by_story: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for q in questions:
-        by_story[q.story].append(q)
+        by_story[q.story][kind_of(q)].append(q)
     lines, totals = [], defaultdict(list)
-    per_story = []
-    for story, qs in sorted(by_story.items()):
-        after_model = news.held_out_model(folds, qs[0].part, fold) if folds else True
-        before_model = news.held_out_model(before_folds, qs[0].part, fold) if before_folds else before
-        path = tmp / f"{story}.jsonl"
-        path.write_text("".join(json.dumps({
-            "id": q.id, "question": q.question, "answerable": q.answerable,
-            "evidence": [{"article": a, "quote": t} for a, t in q.evidence]}) + "\n" for q in qs))
-        reports = {}
-        for name, how in methods(after_model, before_model).items():
-            reports[name] = evaluate(path, index, rerank=how)
-            totals[name].append(reports[name])
+    per_story, per_kind = [], defaultdict(lambda: defaultdict(list))
+    for story, kinds in sorted(by_story.items()):
+        part = next(iter(kinds.values()))[0].part
+        after_model = news.held_out_model(folds, part, fold) if folds else True
+        before_model = news.held_out_model(before_folds, part, fold) if before_folds else before
+        reports = defaultdict(list)
+        for kind, qs in sorted(kinds.items()):  # one file a kind, so each kind has its own report
+            path = tmp / f"{story}.{kind}.jsonl"
+            path.write_text("".join(json.dumps({
+                "id": q.id, "question": q.question, "answerable": q.answerable,
+                "evidence": [{"article": a, "quote": t} for a, t in q.evidence]}) + "\n" for q in qs))
+            for name, how in methods(after_model, before_model).items():
+                report = evaluate(path, index, rerank=how)
+                reports[name].append(report)
+                per_kind[kind][name].append(report)
+        reports = {name: merged(reps) for name, reps in reports.items()}
+        for name, report in reports.items():
+            totals[name].append(report)
         per_story.append((story, reports))
     for name, reps in totals.items():
         lines.append(row(label, name, merged(reps)))
+    lines += ["", "by the kind of answer asked for (news-train's own labels), through answer(): "
+              "hit@1 / hit@5 / abstention recall / false-abstain",
+              f"{'kind':<48} {'q':>4} " + "  ".join(f"{m:>23}" for m in totals)]
+    for kind, reports in sorted(per_kind.items()):
+        reports = {name: merged(reps) for name, reps in reports.items()}
+        lines.append(f"{kind:<48} {next(iter(reports.values())).questions:>4} {cells(reports)}")
     lines += ["", f"news-train held out by story, through answer(): hit@1 / hit@5 / abstention recall / false-abstain",
               f"{'story':<48} {'q':>4} " + "  ".join(f"{m:>23}" for m in totals)]
     for story, reports in per_story:
-        cells = "  ".join(f"{r.hit_at_1:.2f}/{r.hit_at_5:.2f}/{r.abstain_recall:.2f}/{r.false_abstain:.2f}".rjust(23)
-                          for r in reports.values())
         story = story or "(unanswerable; none of its part in the best 5)"
-        lines.append(f"{story[:48]:<48} {next(iter(reports.values())).questions:>4} {cells}")
+        lines.append(f"{story[:48]:<48} {next(iter(reports.values())).questions:>4} {cells(reports)}")
     return lines
+
+
+def kind_of(q: news.NewsQuestion) -> str:
+    """The row a question counts in by kind: what its writer said it asks for, or "(left open)"
+    (news-train labels an open question "unanswerable"; the headline sets do too)."""
+    return (q.kind or "(no kind)") if q.answerable else "(left open)"
+
+
+def cells(reports: dict[str, EvalReport]) -> str:
+    """hit@1 / hit@5 / abstention recall / false-abstain of each method ("-" where nothing counts)."""
+    def cell(r: EvalReport) -> str:
+        hits = f"{r.hit_at_1:.2f}/{r.hit_at_5:.2f}" if r.answerable else "-/-"
+        return f"{hits}/{r.abstain_recall:.2f}/{r.false_abstain:.2f}" if r.unanswerable else f"{hits}/-/{r.false_abstain:.2f}"
+
+    return "  ".join(cell(r).rjust(23) for r in reports.values())
 
 
 def main() -> None:

@@ -356,6 +356,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--headline-open-as-asked", action="store_true",
                    help="with --headline: sample the headline questions' open ones down to the open share of the "
                         "questions as asked on the training parts (seeded)")
+    p.add_argument("--headline-without-kinds", nargs="+", default=[], metavar="KIND",
+                   help="with --headline: leave out the headline questions of these kinds (e.g. quote: asked without the "
+                        "article, \"what did X say\" has more right answers than its evidence lists, and the others, "
+                        "unlisted, become hard negatives; docs/answering.md section ZN)")
     p.add_argument("--asked-parts", default="",
                    help="with --headline: the questions as asked only from these parts (e.g. t53-t68, those a news-stage "
                         "--base never saw), the headline questions from every part not excluded")
@@ -364,9 +368,9 @@ def main(argv: list[str] | None = None) -> None:
                    help="news stage: no validation before or after an epoch (epochs fixed beforehand; a fold model's "
                         "held-out stories are scored by train/fit_answering.py anyway), half the CPU time")
     args = p.parse_args(argv)
-    if (args.asked_parts or args.headline_only or args.headline_open_as_asked) and not args.headline:
-        p.error("--asked-parts, --headline-only and --headline-open-as-asked choose among the headline questions: "
-                "give --headline too")
+    if (args.asked_parts or args.headline_only or args.headline_open_as_asked or args.headline_without_kinds) and not args.headline:
+        p.error("--asked-parts, --headline-only, --headline-open-as-asked and --headline-without-kinds choose among the "
+                "headline questions: give --headline too")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if args.news is None:
         train_public(args, args.out, args.init, args.epochs or PUBLIC_EPOCHS, args.lr or PUBLIC_LR)
@@ -449,7 +453,8 @@ def train_news(args) -> None:
         train_m = news.with_rewordings(train_m, args.reworded, args.reworded_instead, args.reworded_share, args.seed)
     if args.headline:  # other readers' questions on the same training stories, written without the articles
         asked = news.parts_range(args.asked_parts) if args.asked_parts else frozenset()
-        written = [q for path in args.headline for q in news.headline_questions(path, articles, stories)]
+        written = [q for path in args.headline for q in news.headline_questions(path, articles, stories)
+                   if q.kind not in args.headline_without_kinds]
         if args.headline_open_as_asked:
             trained = {q.part for q in train_m}
             written = news.open_as_asked([q for q in written if q.part in trained], train_m, args.seed)
@@ -513,6 +518,7 @@ def train_news(args) -> None:
         "reworded": str(args.reworded) if args.reworded else None, "reworded_instead": args.reworded_instead,
         "reworded_share": args.reworded_share, "headline": [str(path) for path in args.headline] if args.headline else None,
         "headline_only": args.headline_only, "headline_open_as_asked": args.headline_open_as_asked, "asked_parts": args.asked_parts or None,
+        "headline_without_kinds": args.headline_without_kinds or None,
         "excluded_parts": sorted(excluded), "news_stories": len({q.story for q in train_m if q.answerable}),
         "validation_before": before, "validation": final, "device": device, "seconds": round(time.time() - started),
     }
