@@ -100,8 +100,11 @@ def first_hit(a: Answer, spans: list[tuple[str, int, int]]) -> int | None:
 
 
 def evaluate(
-    questions_path: str | Path, index: str | Path | None = None, *, k: int = 5, rerank: bool | str | Path = True
+    questions_path: str | Path, index: str | Path | None = None, *, k: int = 5, rerank: bool | str | Path = True,
+    warm: bool = True,
 ) -> EvalReport:
+    """`warm`: answer the first question once untimed first, so latency is per question, not model
+    loading (a caller evaluating many small files against one warm process passes False after the first)."""
     questions = load_questions(Path(questions_path))
     idx = open_index(index)
 
@@ -109,7 +112,8 @@ def evaluate(
         meta = idx.find_article(article_id)
         return idx.text(meta.row) if meta else ""
 
-    answer(questions[0]["question"], index=index, k=k, rerank=rerank) if questions else None  # warm: latency is per question
+    if warm and questions:
+        answer(questions[0]["question"], index=index, k=k, rerank=rerank)
     ranks, latencies, failures = [], [], []
     verbatim_ok = verbatim_all = 0
     abstained_unanswerable = abstained_answerable = unanswerable = 0
