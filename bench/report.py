@@ -7,6 +7,7 @@ import contextlib
 import io
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -18,10 +19,12 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, {memory_gib:.0f} GiB, {platform.machine()}, Python {platform.python_version()}"
 
 
-def record(section: str, lines: list[str]) -> None:
-    """Print `lines` and put them in docs/benchmarks.md between this section's markers."""
+def record(section: str, lines: list[str], show: bool = True) -> None:
+    """Print `lines` (unless `show` is False: already on the screen) and put them in
+    docs/benchmarks.md between this section's markers."""
     text = "\n".join(lines)
-    print(text)
+    if show:
+        print(text)
     start, end = f"<!-- {section}:start -->", f"<!-- {section}:end -->"
     block = f"{start}\n```\n{text}\n```\n_{machine()}; run {time.strftime('%Y-%m-%d %H:%M')}_\n{end}"
     doc = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
@@ -32,13 +35,29 @@ def record(section: str, lines: list[str]) -> None:
     DOC.write_text(doc)
 
 
+class _Tee(io.TextIOBase):
+    """Writes through to the screen at once and keeps a copy: a benchmark that runs for an hour
+    shows each row as it is measured, also when its output goes to a file."""
+
+    def __init__(self, screen) -> None:
+        self.screen, self.copy = screen, io.StringIO()
+
+    def write(self, text: str) -> int:
+        self.screen.write(text)
+        self.screen.flush()
+        return self.copy.write(text)
+
+    def flush(self) -> None:
+        self.screen.flush()
+
+
 @contextlib.contextmanager
 def recorded(section: str):
-    """Everything printed inside goes to the screen and into the doc's section."""
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
+    """Everything printed inside goes to the screen as it is printed, and into the doc's section."""
+    tee = _Tee(sys.stdout)
+    with contextlib.redirect_stdout(tee):
         yield
-    record(section, buf.getvalue().strip("\n").splitlines())
+    record(section, tee.copy.getvalue().strip("\n").splitlines(), show=False)
 
 
 # The last commit that answered and rebuilt in torch: benchmarks run it beside the working tree,
