@@ -19,12 +19,10 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, {memory_gib:.0f} GiB, {platform.machine()}, Python {platform.python_version()}"
 
 
-def record(section: str, lines: list[str], show: bool = True) -> None:
-    """Print `lines` (unless `show` is False: already on the screen) and put them in
-    docs/benchmarks.md between this section's markers."""
+def record(section: str, lines: list[str]) -> None:
+    """Put `lines` in docs/benchmarks.md between this section's markers (recorded() has already
+    shown them)."""
     text = "\n".join(lines)
-    if show:
-        print(text)
     start, end = f"<!-- {section}:start -->", f"<!-- {section}:end -->"
     block = f"{start}\n```\n{text}\n```\n_{machine()}; run {time.strftime('%Y-%m-%d %H:%M')}_\n{end}"
     doc = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
@@ -57,7 +55,7 @@ def recorded(section: str):
     tee = _Tee(sys.stdout)
     with contextlib.redirect_stdout(tee):
         yield
-    record(section, tee.copy.getvalue().strip("\n").splitlines(), show=False)
+    record(section, tee.copy.getvalue().strip("\n").splitlines())
 
 
 # The last commit that answered and rebuilt in torch: benchmarks run it beside the working tree,
