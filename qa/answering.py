@@ -185,21 +185,33 @@ def candidate_features(
     does not name (a sentence-level reranker cannot tell whose words "he is setting conditions"
     are; the attribution beside the quote can), and how far its vector score is behind the best
     candidate's (`best_vector`: of the whole list, default the given ones'; a question worded like
-    its answer puts that answer far ahead, whatever the level of the scores). Their weights are
-    fitted, not chosen."""
+    its answer puts that answer far ahead, whatever the level of the scores). Then the same two
+    lookups over the sentence's whole article: the share of the question's rare-word weight and
+    of its names that the article holds. A sentence often leaves out what its article is about
+    ("The curfew runs from 8 p.m."), and one from another story can match the question's words
+    better than the answer does. Their weights are fitted, not chosen."""
     wanted = lexical.terms(question)
     df = idx.document_frequencies(wanted)
-    n = idx.sentence_count
+    weight = lexical.weights(wanted, df, idx.sentence_count)
+    total = sum(weight.values()) or 1.0
     kinds = [ANSWER_KINDS[k][1] for k in answer_kinds(question)]
     mentions = question_mentions(question)
+
+    def names(folded: str) -> float:
+        return sum(m in folded for m in mentions) / len(mentions) if mentions else 1.0
+
+    def words(held: set[str] | frozenset[str]) -> float:
+        return sum(w for t, w in weight.items() if t in held) / total
+
     if best_vector is None:
         best_vector = max((s.vector for s in candidates), default=0.0)
-    return [
-        [float(z), s.vector, lexical.coverage(wanted, text, df, n), float(any(k.search(text) for k in kinds)),
-         sum(m in folded for m in mentions) / len(mentions) if mentions else 1.0,
-         float(other_speaker(text, mentions)), s.vector - best_vector]
-        for s, z, text, folded in zip(candidates, logits, texts, map(lexical.fold, texts))
-    ]
+    out = []
+    for s, z, text in zip(candidates, logits, texts):
+        article_terms, article_folded = idx.article_words(s.article)
+        out.append([float(z), s.vector, words(lexical.terms(text)), float(any(k.search(text) for k in kinds)),
+                    names(lexical.fold(text)), float(other_speaker(text, mentions)), s.vector - best_vector,
+                    words(article_terms), names(article_folded)])
+    return out
 
 
 def _sigmoid(z: float) -> float:

@@ -103,11 +103,11 @@ def test_each_candidate_is_scored_by_how_far_it_is_behind_the_best_vector_score(
     question = "what conditions did Putin set?"
     found = answering.search(idx, embedder_for(idx).encode_queries([question])[0], 10)
     texts = [idx.text(s.article)[s.start:s.end] for s in found]
-    behind = [f[-1] for f in answering.candidate_features(idx, question, texts, found, [0.0] * len(found))]
+    behind = [f[6] for f in answering.candidate_features(idx, question, texts, found, [0.0] * len(found))]
     assert behind[0] == 0.0 and all(b <= 0.0 for b in behind) and behind[-1] < 0.0
     # a later pass over the rest of the list measures against the whole list's best, not its own
     later = answering.candidate_features(idx, question, texts[5:], found[5:], [0.0] * 5, best_vector=found[0].vector)
-    assert [f[-1] for f in later] == behind[5:]
+    assert [f[6] for f in later] == behind[5:]
     # whether the shipped rule weighs it is fitted (train/fit_answering.py), not a property to test
 
 
@@ -156,3 +156,58 @@ def test_the_reranker_reads_a_sentence_with_the_words_before_it():
     assert read == "“The power lines look like spaghetti. [SEP] Esther Manheimer said Monday."
     assert reranker_input(text, start, len(text), 0) == text[start:]   # a model trained on sentences alone
     assert reranker_input(text, 0, 10, 4) == text[:10]                  # an article's first words have none before
+
+
+CURFEW_ELSEWHERE = {
+    "madagascar.txt": '''---
+title: "Army takes charge in Antananarivo as protests over power cuts grow"
+date: 2025-10-02
+---
+Thousands of young protesters marched through Antananarivo on Wednesday for a third day, angered by water and power cuts that leave parts of Madagascar's capital dark for hours.
+Police fired tear gas near the central square, and shops along the main avenue stayed shut.
+General Andry Ravelona, head of the joint security command, announced a curfew from 7 p.m. to 5 a.m. "until public order is restored".
+Hospitals reported at least a dozen people injured in the clashes.
+The president dismissed the energy minister on Tuesday and promised an inquiry into the utility company.
+''',
+    "losangeles.txt": '''---
+title: "Los Angeles mayor orders downtown curfew after nights of looting"
+date: 2025-06-10
+---
+Los Angeles Mayor Karen Bass ordered a curfew for a one-square-mile area of downtown on Tuesday after several nights of looting and vandalism.
+The curfew, running from 8 p.m. to 6 a.m., is expected to remain in place for several days.
+Residents, the homeless, journalists and emergency workers are exempt from the order.
+The police chief said officers had made more than 200 arrests since Friday.
+''',
+}
+
+
+def test_a_question_about_one_story_is_not_answered_from_another_storys_sentence(tmp_path):
+    # Neither curfew sentence names its city; the Los Angeles one fits "how long ... last" better
+    # word for word. What the sentence leaves out, its article says: the question's names and rare
+    # words looked up in the candidate's whole article (answering.candidate_features).
+    from qa import rebuild
+
+    for name, text in CURFEW_ELSEWHERE.items():
+        (tmp_path / "articles").mkdir(exist_ok=True)
+        (tmp_path / "articles" / name).write_text(text)
+    rebuild(source=tmp_path / "articles", index=tmp_path / "index")
+    for question, story in (("How long will the Antananarivo curfew last?", "madagascar"),
+                            ("How long is the curfew in Madagascar's capital meant to last?", "madagascar"),
+                            ("How long will the Los Angeles curfew last?", "losangeles")):
+        a = answer(question, index=tmp_path / "index")
+        assert a.found and a.citations[0].article_id.startswith(story), (question, a.citations[0].quote)
+        assert "curfew" in a.citations[0].quote
+
+
+def test_article_features_look_the_question_up_in_the_candidates_whole_article(seed_index):
+    from qa import answering, open_index
+    from qa.api import embedder_for
+
+    idx = open_index(seed_index)
+    question = "what did Putin say about Kursk?"
+    found = answering.search(idx, embedder_for(idx).encode_queries([question])[0], 10)
+    texts = [idx.text(s.article)[s.start:s.end] for s in found]
+    features = answering.candidate_features(idx, question, texts, found, [0.0] * len(found))
+    # one article: every candidate shares its article's two values, and the article holds both names
+    assert {tuple(f[-2:]) for f in features} == {(1.0, 1.0)}
+    assert any(f[4] < 1.0 for f in features)  # while some sentences alone miss a name

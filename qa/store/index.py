@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import config, vector_index
+from .. import config, lexical, vector_index
 from ..errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from .entries import ArticleMeta
 from .generations import MANIFEST, current_generation
@@ -32,6 +32,7 @@ class StoredIndex:
     text_of: np.ndarray       # per article row, the row whose stored text it has
     _texts: dict[int, str] = field(default_factory=dict, repr=False)
     _metas: dict[int, ArticleMeta] = field(default_factory=dict, repr=False)
+    _words: dict[int, tuple[frozenset[str], str]] = field(default_factory=dict, repr=False)
 
     @property
     def sentence_count(self) -> int:
@@ -123,6 +124,17 @@ class StoredIndex:
                 self._texts.clear()
             self._texts[article_row] = text
         return text
+
+    def article_words(self, article_row: int) -> tuple[frozenset[str], str]:
+        """An article's words as lexical.terms reads them, and its folded text (lexical.fold): what
+        answering looks a question's words and names up in, for every candidate of that article."""
+        words = self._words.get(article_row)
+        if words is None:
+            text = self.text(article_row)
+            if len(self._words) > 4096:
+                self._words.clear()
+            words = self._words[article_row] = (frozenset(lexical.terms(text)), lexical.fold(text))
+        return words
 
     def sentences_at(self, rows: np.ndarray) -> np.ndarray:
         """(article, chunk, start, end) of these global sentence rows, in global numbering."""
