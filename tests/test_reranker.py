@@ -187,8 +187,8 @@ def test_a_question_about_one_story_is_not_answered_from_another_storys_sentence
     # words looked up in the candidate's whole article (answering.candidate_features).
     from qa import rebuild
 
+    (tmp_path / "articles").mkdir()
     for name, text in CURFEW_ELSEWHERE.items():
-        (tmp_path / "articles").mkdir(exist_ok=True)
         (tmp_path / "articles" / name).write_text(text)
     rebuild(source=tmp_path / "articles", index=tmp_path / "index")
     for question, story in (("How long will the Antananarivo curfew last?", "madagascar"),
