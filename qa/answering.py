@@ -193,24 +193,20 @@ def candidate_features(
     wanted = lexical.terms(question)
     df = idx.document_frequencies(wanted)
     weight = lexical.weights(wanted, df, idx.sentence_count)
-    total = sum(weight.values()) or 1.0
     kinds = [ANSWER_KINDS[k][1] for k in answer_kinds(question)]
     mentions = question_mentions(question)
 
     def names(folded: str) -> float:
         return sum(m in folded for m in mentions) / len(mentions) if mentions else 1.0
 
-    def words(held: set[str] | frozenset[str]) -> float:
-        return sum(w for t, w in weight.items() if t in held) / total
-
     if best_vector is None:
         best_vector = max((s.vector for s in candidates), default=0.0)
     out = []
     for s, z, text in zip(candidates, logits, texts):
         article_terms, article_folded = idx.article_words(s.article)
-        out.append([float(z), s.vector, words(lexical.terms(text)), float(any(k.search(text) for k in kinds)),
+        out.append([float(z), s.vector, lexical.share(weight, lexical.terms(text)), float(any(k.search(text) for k in kinds)),
                     names(lexical.fold(text)), float(other_speaker(text, mentions)), s.vector - best_vector,
-                    words(article_terms), names(article_folded)])
+                    lexical.share(weight, article_terms), names(article_folded)])
     return out
 
 

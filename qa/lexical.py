@@ -73,13 +73,16 @@ def weights(question_terms: set[str], df: dict[str, int], n_docs: int) -> dict[s
     return {t: math.log((n_docs + 1) / (df.get(t, 0) + 0.5)) for t in question_terms}
 
 
+def share(weight: dict[str, float], held: set[str] | frozenset[str]) -> float:
+    """Share of the question's word weight (weights()) that these words hold (0 to 1)."""
+    return sum(w for t, w in weight.items() if t in held) / (sum(weight.values()) or 1.0)
+
+
 def coverage(question_terms: set[str], sentence: str, df: dict[str, int], n_docs: int) -> float:
     """Share of the question's IDF weight that the sentence holds (0 to 1)."""
     if not question_terms:
         return 0.0
-    weight = weights(question_terms, df, n_docs)
-    held = terms(sentence)
-    return sum(w for t, w in weight.items() if t in held) / (sum(weight.values()) or 1.0)
+    return share(weights(question_terms, df, n_docs), terms(sentence))
 
 
 def best_holding(postings: dict[str, np.ndarray], weight: dict[str, float], k: int) -> np.ndarray:

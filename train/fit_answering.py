@@ -551,18 +551,18 @@ def main() -> None:
         idx_of = {"news": news_idx, "wiki": wiki_idx}
         if args.fresh and (args.model / "calibration.json").exists():
             shipped = Calibration.load(args.model / "calibration.json")
-            for name, runs in (("fresh news (never fitted on)", news_r), ("the Wikipedia check", wiki_r)):
-                got = measure_calibration(shipped, runs, idx_of)
-                print(f"{args.model.name}'s own rules on {name}: "
-                      + ", ".join(f"{k} {v:.3f}" for k, v in got.items()), flush=True)
+            def show(rules: str, cal: Calibration, news_label: str) -> None:
+                for name, runs in ((news_label, news_r), ("the Wikipedia check", wiki_r)):
+                    got = measure_calibration(cal, runs, idx_of)
+                    print(f"{rules} on {name}: " + ", ".join(f"{k} {v:.3f}" for k, v in got.items()), flush=True)
+
+            show(f"{args.model.name}'s own rules", shipped, "fresh news (never fitted on)")
             if args.recut or args.extend:
                 extended = {}
                 if args.extend:
                     shipped, extended["fusion_extended_on"] = extend_fusion(shipped, news_r, wiki_r)
                 cal, cut_report = recut(shipped, news_r, wiki_r, idx_of)
-                for name, runs in (("fresh news", news_r), ("the Wikipedia check", wiki_r)):
-                    got = measure_calibration(cal, runs, idx_of)
-                    print(f"the new rules on {name} (fitted on it): " + ", ".join(f"{k} {v:.3f}" for k, v in got.items()))
+                show("the new rules", cal, "fresh news (fitted on it)")
                 record = json.loads((args.model / "calibration.json").read_text()) | asdict(cal) | extended | {
                     "cut_fitted_on": cut_report | {"reworded": str(args.reworded) if args.reworded else None,
                                                    "headline": [str(h) for h in args.headline] if args.headline else None}}
