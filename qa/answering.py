@@ -189,12 +189,13 @@ def candidate_features(
     lookups over the sentence's whole article: the share of the question's rare-word weight and
     of its names that the article holds. A sentence often leaves out what its article is about
     ("The curfew runs from 8 p.m."), and one from another story can match the question's words
-    better than the answer does. Their weights are fitted, not chosen."""
-    wanted = lexical.terms(question)
+    better than the answer does. Their weights are fitted, not chosen. Words and names are looked
+    up without the question's dates (without_dates)."""
+    wanted = lexical.terms(without_dates(question))
     df = idx.document_frequencies(wanted)
     weight = lexical.weights(wanted, df, idx.sentence_count)
     kinds = [ANSWER_KINDS[k][1] for k in answer_kinds(question)]
-    mentions = question_mentions(question)
+    mentions = question_mentions(without_dates(question))
 
     def names(folded: str) -> float:
         return sum(m in folded for m in mentions) / len(mentions) if mentions else 1.0
@@ -214,6 +215,11 @@ def _sigmoid(z: float) -> float:
     return 1 / (1 + math.exp(-max(-60.0, min(60.0, z))))
 
 
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-9), 1 - 1e-9)  # the sigmoid saturates at 1.0 in floats; the logit stays finite
+    return math.log(p / (1 - p))
+
+
 def _rerank_by_overlap(idx: StoredIndex, ranked: list[ScoredSentence], question: str) -> list[ScoredSentence]:
     """Reorder only the top RERANK_TOP: which sentences are candidates stays the vectors' call."""
     head, tail = ranked[:RERANK_TOP], ranked[RERANK_TOP:]
@@ -225,6 +231,24 @@ def _rerank_by_overlap(idx: StoredIndex, ranked: list[ScoredSentence], question:
     # Scores stay as they were: abstention and quote selection read the vectors' scores.
     head = [replace(s, overlap=lexical.coverage(wanted, idx.text(s.article)[s.start:s.end], df, n)) for s in head]
     return sorted(head, key=lambda x: -(x.score + W_OVERLAP * x.overlap)) + tail
+
+
+_MONTH = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+_DATE = re.compile(
+    rf"\b(?:{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?"        # March 18, March 18th, 2025
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?:,?\s+\d{{4}})?"  # 18 March, 18th of March 2025
+    rf"|{_MONTH}\s+(?:of\s+)?\d{{4}}"                                       # August 2024
+    r"|january|february|april|june|july|august|september|october|november|december"
+    r"|(?<=\s)(?-i:March|May)"  # bare, only capitalised past the first word: else "march", "may" are other words
+    r"|(?:mon|tues|wednes|thurs|fri|satur|sun)day)\b", re.I)
+
+
+def without_dates(question: str) -> str:
+    """The question without the dates a reader anchors it with ("after the March 18 call", "in
+    August 2024", "on Monday"): articles date events from the day they were written ("on Tuesday",
+    "last month"), so such a date is seldom in them word for word, and looking it up as a word or
+    name takes an answering sentence for a near miss. Bare years stay ("the 2025 final")."""
+    return re.sub(r"\s{2,}", " ", _DATE.sub(" ", question)).strip()
 
 
 _MENTION = re.compile(r"[^\W_][\w’'-]*")  # from any letter or digit: "Šefčovič" whole
@@ -259,13 +283,15 @@ def other_speaker(sentence: str, mentions: list[str]) -> bool:
     return bool(mentions) and bool(named) and not any(m in named for m in mentions)
 
 
-def mention_coverage(idx: StoredIndex, question: str, ranked: list[ScoredSentence], top: int = 5) -> float:
-    """Share of the question's names and numbers found in the articles of its best sentences.
-    A question about someone or something no retrieved article mentions is not answered by them."""
-    mentions = question_mentions(question)
+def mention_coverage(idx: StoredIndex, question: str, ranked: list[ScoredSentence], top: int = 5,
+                     numbers: bool = True) -> float:
+    """Share of the question's names and numbers (only its names, with `numbers=False`) found in
+    the articles of its best sentences. A question about someone or something no retrieved article
+    mentions is not answered by them."""
+    mentions = [m for m in question_mentions(question) if numbers or not any(ch.isdigit() for ch in m)]
     if not mentions:
         return 1.0
-    texts = [lexical.fold(idx.text(a)) for a in {s.article for s in ranked[:top]}]
+    texts = [idx.article_words(a)[1] for a in {s.article for s in ranked[:top]}]  # folded, kept per article
     return sum(any(m in t for t in texts) for m in mentions) / len(mentions)
 
 
@@ -280,8 +306,12 @@ def abstention_features(idx: StoredIndex, question: str, ranked: list[ScoredSent
 def reranked_abstention_features(idx: StoredIndex, question: str, ranked: list[ScoredSentence]) -> list[float]:
     """Best logit, its lead over the second, how many candidates the reranker believes (P >= 0.5),
     name coverage, the best vector score, how many outlets (articles) those believed candidates
-    come from, and whether the question asks for a kind of answer (a number, a date...) that the
-    best candidate does not hold. Which of them count is fitted (train/fit_answering.py)."""
+    come from, whether the question asks for a kind of answer (a number, a date...) that the
+    best candidate does not hold; then the best candidate's P(answers) as a logit (all the rules
+    read, not the reranker alone), and name coverage without the question's dates (without_dates)
+    or numbers: a figure can be spelt otherwise ("Super Bowl LIX", "1.5 hours"), so one the
+    articles do not hold word for word says little about whether they answer.
+    Which of them count is fitted (train/fit_answering.py)."""
     logits = sorted((s.logit for s in ranked), reverse=True)
     second = logits[1] if len(logits) > 1 else logits[0] - 1.0
     believed = [s for s in ranked if s.score >= 0.5]
@@ -292,6 +322,7 @@ def reranked_abstention_features(idx: StoredIndex, question: str, ranked: list[S
         logits[0], logits[0] - second, float(len(believed)),
         mention_coverage(idx, question, ranked), max(s.vector for s in ranked),
         float(len({s.article for s in believed})), float(kind_missing),
+        _logit(best.score), mention_coverage(idx, without_dates(question), ranked, numbers=False),
     ]
 
 
