@@ -191,11 +191,12 @@ def candidate_features(
     ("The curfew runs from 8 p.m."), and one from another story can match the question's words
     better than the answer does. Their weights are fitted, not chosen. Words and names are looked
     up without the question's dates (without_dates)."""
-    wanted = lexical.terms(without_dates(question))
+    looked_up = without_dates(question)
+    wanted = lexical.terms(looked_up)
     df = idx.document_frequencies(wanted)
     weight = lexical.weights(wanted, df, idx.sentence_count)
     kinds = [ANSWER_KINDS[k][1] for k in answer_kinds(question)]
-    mentions = question_mentions(without_dates(question))
+    mentions = question_mentions(looked_up)
 
     def names(folded: str) -> float:
         return sum(m in folded for m in mentions) / len(mentions) if mentions else 1.0

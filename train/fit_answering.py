@@ -430,7 +430,7 @@ def fused(cal: Calibration, r: Run) -> np.ndarray:
     return np.array([f[:len(cal.fusion_weights)] for f in r.feats]) @ np.array(cal.fusion_weights) + cal.fusion_bias
 
 
-def abstention_features(cal: Calibration, runs: list[Run], idx_of: dict) -> np.ndarray:
+def abstention_rows(cal: Calibration, runs: list[Run], idx_of: dict) -> np.ndarray:
     """answering.reranked_abstention_features of each run, over its candidates ranked by rules already
     fitted, as answering ranks them (both passes)."""
     out = []
@@ -444,7 +444,7 @@ def abstention_features(cal: Calibration, runs: list[Run], idx_of: dict) -> np.n
 
 def unanswerable_probabilities(cal: Calibration, runs: list[Run], idx_of: dict) -> np.ndarray:
     """P(unanswerable) of each run under rules already fitted, as answering computes it (both passes)."""
-    x = abstention_features(cal, runs, idx_of)[:, :len(cal.abstain_weights)]
+    x = abstention_rows(cal, runs, idx_of)[:, :len(cal.abstain_weights)]
     return _sigmoid(x @ np.array(cal.abstain_weights) + cal.abstain_bias)
 
 
@@ -530,8 +530,8 @@ def refit_abstention(cal: Calibration, news_r: list[Run], wiki_r: list[Run], idx
     """The rules as shipped, with the abstention rule fitted again (choose_abstention: which features,
     their weights, measured leaving each part out) over the candidates as those rules rank them: for
     abstention features added since the shipped rule was fitted. The cut is re-set after (recut)."""
-    nx, ny = abstention_features(cal, news_r, idx_of), np.array([not r.answerable for r in news_r])
-    wx, wy = abstention_features(cal, wiki_r, idx_of), np.array([not r.answerable for r in wiki_r])
+    nx, ny = abstention_rows(cal, news_r, idx_of), np.array([not r.answerable for r in news_r])
+    wx, wy = abstention_rows(cal, wiki_r, idx_of), np.array([not r.answerable for r in wiki_r])
     name, acols, model, cut, results = choose_abstention(nx, ny, wx, wy, np.array([r.group for r in news_r]),
                                                           np.array([r.wording for r in news_r]))
     report = {"features": name, "held_out": {n: [round(float(v), 4) for v in r[:4]] for n, r in results.items()},
