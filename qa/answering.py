@@ -196,7 +196,7 @@ def candidate_features(
     df = idx.document_frequencies(wanted)
     weight = lexical.weights(wanted, df, idx.sentence_count)
     kinds = [ANSWER_KINDS[k][1] for k in answer_kinds(question)]
-    mentions = question_mentions(looked_up)
+    mentions = question_mentions(looked_up, idx)
 
     def names(folded: str) -> float:
         return sum(m in folded for m in mentions) / len(mentions) if mentions else 1.0
@@ -255,15 +255,54 @@ def without_dates(question: str) -> str:
 _MENTION = re.compile(r"[^\W_][\w’'-]*")  # from any letter or digit: "Šefčovič" whole
 
 
-def question_mentions(question: str) -> list[str]:
+def question_mentions(question: str, idx: StoredIndex | None = None) -> list[str]:
     """Names and numbers in a question: capitalised words past the first, and anything with a digit;
-    folded (lexical.fold) as the texts they are looked for in."""
+    folded (lexical.fold) as the texts they are looked for in. With `idx`, also the words the
+    question writes in lower case (or first) that the articles write as names (written_as_names):
+    readers often type a whole question in lower case ("how much bail was set for nikolai durov")."""
     words = _MENTION.findall(question)
+    folded = [_mention_form(w) for w in words]
+    unsure = [f for i, (w, f) in enumerate(zip(words, folded))
+              if (i == 0 or not w[0].isupper()) and not any(ch.isdigit() for ch in w)]
+    named = written_as_names(idx, tuple(sorted(set(unsure)))) if idx is not None and unsure else set()
     return [
-        re.sub(r"'s$", "", lexical.fold(w)).rstrip("'")
-        for i, w in enumerate(words)
-        if (i > 0 and w[0].isupper()) or any(ch.isdigit() for ch in w)
+        f for i, (w, f) in enumerate(zip(words, folded))
+        if (i > 0 and w[0].isupper()) or any(ch.isdigit() for ch in w) or f in named
     ]
+
+
+def _mention_form(word: str) -> str:
+    return re.sub(r"'s$", "", lexical.fold(word)).rstrip("'")
+
+
+NAME_EVIDENCE_ROWS = 16  # sentences read per word to see how the articles write it
+
+
+def written_as_names(idx: StoredIndex, words: tuple[str, ...]) -> frozenset[str]:
+    """Of these folded words, those the articles write capitalised more often than not where no
+    sentence starts: a name ("durov", "san remigio", "iran"), as against a word that only opens
+    sentences. A stop word, or a word the index does not hold (or holds in too many sentences to
+    read), is not taken for one. Kept per index: answering asks it of one question up to three times."""
+    if words in idx.names_written:
+        return idx.names_written[words]
+    if len(idx.names_written) > 4096:
+        idx.names_written.clear()
+    terms_of = {w: lexical.terms(w) for w in words}
+    postings = idx.postings(set().union(*terms_of.values()), LEXICAL_MAX_ROWS)
+    named = set()
+    for word, terms in terms_of.items():
+        rows = np.array([r for t in terms for r in postings.get(t, ())[:NAME_EVIDENCE_ROWS]], np.int64)
+        capitalised = lower = 0
+        for article, _, start, end in idx.sentences_at(rows):
+            sentence = idx.text(int(article))[start:end]
+            for m in _MENTION.finditer(sentence):
+                if _mention_form(m.group()) == word and sentence[:m.start()].strip(" \"'“‘(«-—"):
+                    capitalised += m.group()[0].isupper()
+                    lower += m.group()[0].islower()
+        if capitalised > lower:
+            named.add(word)
+    idx.names_written[words] = frozenset(named)
+    return idx.names_written[words]
 
 
 _NAME = r"[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)*"
@@ -289,7 +328,7 @@ def mention_coverage(idx: StoredIndex, question: str, ranked: list[ScoredSentenc
     """Share of the question's names and numbers (only its names, with `numbers=False`) found in
     the articles of its best sentences. A question about someone or something no retrieved article
     mentions is not answered by them."""
-    mentions = [m for m in question_mentions(question) if numbers or not any(ch.isdigit() for ch in m)]
+    mentions = [m for m in question_mentions(question, idx) if numbers or not any(ch.isdigit() for ch in m)]
     if not mentions:
         return 1.0
     texts = [idx.article_words(a)[1] for a in {s.article for s in ranked[:top]}]  # folded, kept per article

@@ -236,3 +236,47 @@ def test_a_question_dated_by_the_reader_is_answered_from_an_article_that_words_t
         a = answer(question, index=seed_index)
         assert a.found and said in a.citations[0].quote, (question, (a.citations or a.nearest)[0].quote)
     assert not answer("Who won the 2022 World Cup?", index=seed_index).found
+
+
+FOOTBALL = """Mbappe scores twice as Madrid beat Sevilla
+
+Kylian Mbappe scored twice on Sunday as Real Madrid beat Sevilla 3-1 at the Bernabeu. Mbappe opened the
+scoring after ten minutes with a low shot. Jude Bellingham added a third late in the game, and Carlo
+Ancelotti praised his side's pressing after the match.
+"""
+
+
+@pytest.fixture
+def seed_and_football(tmp_path: Path, seed_copy: Path) -> Path:
+    """The seed and a football report: names the index holds, that the Putin story does not."""
+    from qa import rebuild
+
+    (seed_copy / "football.txt").write_text(FOOTBALL)
+    rebuild(source=seed_copy, index=tmp_path / "two")
+    return tmp_path / "two"
+
+
+def test_a_question_typed_in_lower_case_names_whom_the_articles_name(seed_and_football):
+    from qa import open_index
+    from qa.answering import question_mentions
+
+    idx = open_index(seed_and_football)
+    # a word the articles write capitalised where no sentence starts is a name, however it is typed
+    assert question_mentions("what did witkoff tell putin in moscow", idx) == ["witkoff", "putin", "moscow"]
+    assert question_mentions("What did Witkoff tell Putin in Moscow?", idx) == ["witkoff", "putin", "moscow"]
+    assert question_mentions("Witkoff met whom?", idx) == ["witkoff"]  # a first word too
+    assert question_mentions("who did bellingham ask to convey messages to trump", idx) == ["bellingham", "trump"]
+    assert question_mentions("what did witkoff tell putin in moscow") == []  # without the index: its casing alone
+    # words the articles write in lower case, or that only open their sentences, are not names
+    assert question_mentions("what conditions were set for the talks on the ceasefire", idx) == []
+
+
+def test_a_lower_case_question_about_someone_the_story_does_not_name_is_not_answered(seed_and_football):
+    # Bellingham is in the index, but in none of the articles the best candidates come from: the
+    # capitalised question was "not found"; typed in lower case, it was answered with Putin's words.
+    for question in ("Who did Bellingham ask to convey messages to Trump?", "who did bellingham ask to convey messages to trump",
+                     "how many ukrainian soldiers did bellingham say were surrounded in kursk"):
+        a = answer(question, index=seed_and_football)
+        assert not a.found, (question, a.citations[0].quote)
+    a = answer("who did putin ask to convey messages to trump", index=seed_and_football)
+    assert a.found and "Putin asked Witkoff" in a.citations[0].quote

@@ -33,6 +33,8 @@ class StoredIndex:
     _texts: dict[int, str] = field(default_factory=dict, repr=False)
     _metas: dict[int, ArticleMeta] = field(default_factory=dict, repr=False)
     _words: dict[int, tuple[frozenset[str], str]] = field(default_factory=dict, repr=False)
+    # answering.written_as_names, per question: how the articles write its lower-case words
+    names_written: dict[tuple[str, ...], frozenset[str]] = field(default_factory=dict, repr=False)
 
     @property
     def sentence_count(self) -> int:
