@@ -18,7 +18,9 @@ model itself (and by `--before` where it never saw them either): no fold models 
 `--reworded`, news-train is only the questions other readers reworded (train/news-train/reworded.jsonl),
 once as asked and once as reworded: how much an answer depends on the question's wording. With
 `--headline`, also the questions readers wrote from the headlines alone (train/news-train/headline.jsonl),
-and the second and third such sets (headline2.jsonl, headline3.jsonl), each as its own rows.
+and the second and third such sets (headline2.jsonl, headline3.jsonl), each as its own rows. With
+`--folders N`, each news-train question is answered from an index of its part and the next N-1 (two
+stories a part, ~15 articles), the size of a reader's folder, instead of all of news-train at once.
 """
 
 from __future__ import annotations
@@ -85,13 +87,14 @@ def merged(reports: list[EvalReport]) -> EvalReport:
 
 
 def news_train(tmp: Path, folds: Path | None, before: Path, before_folds: Path | None,
-               parts: list[str] | None = None, form: str = "") -> list[str]:
+               parts: list[str] | None = None, form: str = "", folders: int = 0) -> list[str]:
     """news-train through answer(), each story answered by the fold model that never saw it; with
     `folds` None, only the stories the shipped model never saw, answered by it; `parts`: only these.
     `form` "asked" or "reworded": only the questions train/news-train/reworded.jsonl rewords, as
     asked or as reworded (the same questions as other readers type them); "headline", "headline2" or
     "headline3": the questions readers wrote from the headlines alone (one set of news.HEADLINE_SETS),
-    instead of news-train's own."""
+    instead of news-train's own. `folders`: each question answered from an index of its own part and
+    the next (`folders` parts in all, in order), the size of a reader's folder, instead of all of news-train."""
     from qa.reranker import MODEL_DIR
 
     articles, questions, stories = news.load()
@@ -111,9 +114,12 @@ def news_train(tmp: Path, folds: Path | None, before: Path, before_folds: Path |
         if (before / "training.json").exists() and set(news.unseen_parts(before, unseen)) != unseen:
             sys.exit(f"--before {before} was trained on some of the stories the shipped model never saw")
     label += f" {form}" if form else ""
+    label += f" /{folders}" if folders else ""
     fold = news.folds(questions)
     index = news.build_index(articles)
     news.mine(questions, index, k=5)  # gives each unanswerable question the story retrieval lands on
+    index_of = folder_indexes(tmp, articles, sorted({q.part for q in questions}, key=lambda p: int(p[1:])), folders) \
+        if folders else defaultdict(lambda: index)
     by_story: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for q in questions:
         by_story[q.story][kind_of(q)].append(q)
@@ -130,7 +136,7 @@ def news_train(tmp: Path, folds: Path | None, before: Path, before_folds: Path |
                 "id": q.id, "question": q.question, "answerable": q.answerable,
                 "evidence": [{"article": a, "quote": t} for a, t in q.evidence]}) + "\n" for q in qs))
             for name, how in methods(after_model, before_model).items():
-                report = evaluate(path, index, rerank=how, warm=i == 0)  # one untimed warm-up a story, as before
+                report = evaluate(path, index_of[part], rerank=how, warm=i == 0)  # one untimed warm-up a story, as before
                 reports[name].append(report)
                 per_kind[kind][name].append(report)
         reports = {name: merged(reps) for name, reps in reports.items()}
@@ -151,6 +157,20 @@ def news_train(tmp: Path, folds: Path | None, before: Path, before_folds: Path |
         story = story or "(unanswerable; none of its part in the best 5)"
         lines.append(f"{story[:48]:<48} {next(iter(reports.values())).questions:>4} {cells(reports)}")
     return lines
+
+
+def folder_indexes(tmp: Path, articles: list[dict], parts: list[str], size: int) -> dict[str, Path]:
+    """An index of each run of `size` parts (two stories a part), by part: what a reader's folder of a
+    few dozen articles holds (news-dev's 37), where all of news-train holds 1,514 articles."""
+    out = {}
+    for at in range(0, len(parts), size):
+        group = parts[at:at + size]
+        source = tmp / f"folder-{group[0]}.jsonl"
+        source.write_text("".join(json.dumps(a, ensure_ascii=False) + "\n" for a in articles if a["id"].split("-")[0] in group),
+                          encoding="utf-8")
+        rebuild(source=source, index=tmp / f"folder-{group[0]}")
+        out |= dict.fromkeys(group, tmp / f"folder-{group[0]}")
+    return out
 
 
 def kind_of(q: news.NewsQuestion) -> str:
@@ -185,10 +205,12 @@ def main() -> None:
     ap.add_argument("--headline", action="store_true",
                     help="news-train: also the questions readers wrote from the headlines alone (train/news-train/headline.jsonl, "
                          "and headline2.jsonl, headline3.jsonl, each as its own rows)")
+    ap.add_argument("--folders", type=int, default=0, metavar="N",
+                    help="news-train: each question answered from an index of N parts (~15 N articles), not all 100")
     args = ap.parse_args()
     sets = sorted(p for p in Path(args.data).iterdir() if (p / "questions.jsonl").exists() and (p / "corpus.jsonl").exists())
     # a run over some of the sets goes to its own section of docs/benchmarks.md, not over the full table
-    partial = args.no_dev_sets or args.parts or args.reworded or args.headline
+    partial = args.no_dev_sets or args.parts or args.reworded or args.headline or args.folders
     with recorded("Answer quality, news-train parts" if partial else "Answer quality"):
         print(HEADER)
         print("-" * len(HEADER))
@@ -205,7 +227,7 @@ def main() -> None:
                 forms = ("asked", "reworded") if args.reworded else ("",)
                 for form in forms + (tuple(news.HEADLINE_SETS) if args.headline else ()):
                     for line in news_train(Path(tmp), None if args.fresh else args.folds, args.before, args.before_folds,
-                                           args.parts, form):
+                                           args.parts, form, args.folders):
                         print(line)
             elif not args.no_news_train:
                 print("news-train: skipped (needs train/news-train built and the fold models of train/reranker.py)")
